@@ -1,0 +1,14 @@
+from django.apps import AppConfig
+
+
+class RepairsConfig(AppConfig):
+    name = "repairs"
+    verbose_name = "Repairs"
+
+    def ready(self) -> None:
+        from django.db.models.signals import post_migrate
+
+        from .roles import ensure_role_groups
+
+        # Groups and their permissions exist after every migrate (also in test databases).
+        post_migrate.connect(ensure_role_groups, sender=self)

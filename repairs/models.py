@@ -1,0 +1,290 @@
+"""The repair domain: customers, devices, tickets and their append-only history."""
+
+from __future__ import annotations
+
+import secrets
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.urls import reverse
+
+from .lifecycle import STATUS_PROGRESS, Status, allowed_transitions, is_open
+
+REFERENCE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I: easy to read aloud
+
+
+def new_reference() -> str:
+    """A human reference such as ``RT-7K3Q9X``: random, so it reveals nothing about volume."""
+    return "RT-" + "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(6))
+
+
+def new_tracking_token() -> str:
+    """A secret for the tracking link: 192 random bits, URL-safe."""
+    return secrets.token_urlsafe(24)
+
+
+class ContactChannel(models.TextChoices):
+    EMAIL = "email", "Email"
+    SMS = "sms", "SMS"
+    PHONE = "phone", "Phone call"
+
+
+class Customer(models.Model):
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="customer",
+        help_text="Optional login of the customer.",
+    )
+    name = models.CharField(max_length=120)
+    email = models.EmailField()
+    phone = models.CharField(max_length=32, blank=True)
+    preferred_contact = models.CharField(
+        max_length=10, choices=ContactChannel.choices, default=ContactChannel.EMAIL
+    )
+    time_zone = models.CharField(max_length=64, default="Europe/London")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        indexes = [models.Index(fields=["email"])]
+
+    def __str__(self) -> str:
+        return f"{self.name} <{self.email}>"
+
+
+class DeviceKind(models.TextChoices):
+    LAPTOP = "laptop", "Laptop"
+    DESKTOP = "desktop", "Desktop"
+    PHONE = "phone", "Phone"
+    TABLET = "tablet", "Tablet"
+    CONSOLE = "console", "Games console"
+    OTHER = "other", "Other"
+
+
+class Device(models.Model):
+    """A customer's device. Passcodes are deliberately never stored."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="devices")
+    kind = models.CharField(max_length=10, choices=DeviceKind.choices)
+    brand = models.CharField(max_length=60)
+    model = models.CharField(max_length=80)
+    serial_number = models.CharField("serial number or IMEI", max_length=64, blank=True)
+    condition_on_intake = models.TextField(blank=True)
+    accessories = models.CharField(max_length=255, blank=True, help_text="Accessories left with the device.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.brand} {self.model} ({self.get_kind_display()})"
+
+
+class Priority(models.TextChoices):
+    LOW = "low", "Low"
+    NORMAL = "normal", "Normal"
+    HIGH = "high", "High"
+    URGENT = "urgent", "Urgent"
+
+
+class QuoteDecision(models.TextChoices):
+    PENDING = "pending", "Pending"
+    APPROVED = "approved", "Approved"
+    DECLINED = "declined", "Declined"
+
+
+class RepairTicket(models.Model):
+    reference = models.CharField(max_length=12, unique=True, default=new_reference, editable=False)
+    tracking_token = models.CharField(max_length=64, unique=True, default=new_tracking_token, editable=False)
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="tickets")
+    device = models.ForeignKey(Device, on_delete=models.PROTECT, related_name="tickets")
+    problem_description = models.TextField("reported problem")
+    assigned_technician = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="assigned_tickets",
+        limit_choices_to={"groups__name": "Technicians"},
+    )
+    priority = models.CharField(max_length=10, choices=Priority.choices, default=Priority.NORMAL)
+    due_date = models.DateField(null=True, blank=True)
+    quote_amount = models.PositiveIntegerField(
+        null=True, blank=True, help_text="In minor units of the currency (pence, cents)."
+    )
+    quote_currency = models.CharField(max_length=3, default="GBP")
+    quote_decision = models.CharField(
+        max_length=10, choices=QuoteDecision.choices, default=QuoteDecision.PENDING
+    )
+    quote_decided_at = models.DateTimeField(null=True, blank=True)
+    progress_percent = models.PositiveSmallIntegerField(
+        default=0, validators=[MinValueValidator(0), MaxValueValidator(100)]
+    )
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.BOOKED, editable=False)
+    last_event_seq = models.PositiveIntegerField(default=0, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["status"]),
+            models.Index(fields=["assigned_technician", "status"]),
+        ]
+        permissions = [("transition_repairticket", "Can move a repair ticket through its lifecycle")]
+
+    def __str__(self) -> str:
+        return self.reference
+
+    def get_absolute_url(self) -> str:
+        return reverse("track", args=[self.tracking_token])
+
+    @property
+    def tracking_url(self) -> str:
+        return settings.SITE_URL + self.get_absolute_url()
+
+    @property
+    def is_open(self) -> bool:
+        return is_open(self.status)
+
+    @property
+    def next_statuses(self) -> list[str]:
+        return allowed_transitions(self.status)
+
+    @property
+    def status_progress(self) -> int:
+        return STATUS_PROGRESS.get(self.status, self.progress_percent)
+
+
+class StatusChange(models.Model):
+    ticket = models.ForeignKey(RepairTicket, on_delete=models.CASCADE, related_name="status_changes")
+    from_status = models.CharField(max_length=20, choices=Status.choices)
+    to_status = models.CharField(max_length=20, choices=Status.choices)
+    changed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    note = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.ticket}: {self.from_status} → {self.to_status}"
+
+
+class Milestone(models.Model):
+    ticket = models.ForeignKey(RepairTicket, on_delete=models.CASCADE, related_name="milestones")
+    title = models.CharField(max_length=120)
+    percent = models.PositiveSmallIntegerField(validators=[MinValueValidator(0), MaxValueValidator(100)])
+    reached_at = models.DateTimeField()
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+
+    class Meta:
+        ordering = ["reached_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.title} ({self.percent}%)"
+
+
+class PhotoCategory(models.TextChoices):
+    INTAKE = "intake", "Intake"
+    DIAGNOSIS = "diagnosis", "Diagnosis"
+    REPAIR = "repair", "Repair"
+    QUALITY = "quality", "Quality check"
+    COMPLETION = "completion", "Completion"
+
+
+def photo_upload_to(instance: Photo, filename: str) -> str:
+    suffix = filename.rsplit(".", 1)[-1].lower() if "." in filename else "jpg"
+    return f"repair-photos/{instance.ticket.reference}/{secrets.token_hex(8)}.{suffix}"
+
+
+class Photo(models.Model):
+    """A photo of the device. Files are private: served only through an access-checked view."""
+
+    ticket = models.ForeignKey(RepairTicket, on_delete=models.CASCADE, related_name="photos")
+    image = models.ImageField(upload_to=photo_upload_to, width_field="width", height_field="height")
+    width = models.PositiveIntegerField(null=True, blank=True, editable=False)
+    height = models.PositiveIntegerField(null=True, blank=True, editable=False)
+    category = models.CharField(max_length=12, choices=PhotoCategory.choices)
+    caption = models.CharField(max_length=200, blank=True)
+    visible_to_customer = models.BooleanField(default=True)
+    taken_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_category_display()} photo of {self.ticket}"
+
+
+class QualityCheck(models.Model):
+    ticket = models.ForeignKey(RepairTicket, on_delete=models.CASCADE, related_name="quality_checks")
+    item = models.CharField("checklist item", max_length=120)
+    passed = models.BooleanField()
+    notes = models.TextField(blank=True)
+    checked_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.item}: {'passed' if self.passed else 'failed'}"
+
+
+class NotePriority(models.TextChoices):
+    LOW = "low", "Low"
+    NORMAL = "normal", "Normal"
+    HIGH = "high", "High"
+    URGENT = "urgent", "Urgent"
+
+
+class Note(models.Model):
+    ticket = models.ForeignKey(RepairTicket, on_delete=models.CASCADE, related_name="notes")
+    text = models.TextField()
+    priority = models.CharField(max_length=10, choices=NotePriority.choices, default=NotePriority.NORMAL)
+    visible_to_customer = models.BooleanField(default=False)
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return self.text[:60]
+
+
+class EventKind(models.TextChoices):
+    BOOKED = "ticket.booked", "Booked"
+    DETAILS_UPDATED = "ticket.updated", "Details updated"
+    STATUS_CHANGED = "ticket.status_changed", "Status changed"
+    MILESTONE_REACHED = "ticket.milestone_reached", "Milestone reached"
+    PHOTO_ADDED = "ticket.photo_added", "Photo added"
+    QUALITY_CHECKED = "ticket.quality_checked", "Quality check"
+    NOTE_ADDED = "ticket.note_added", "Note added"
+    QUOTE_SENT = "ticket.quote_sent", "Quote sent"
+    QUOTE_DECIDED = "ticket.quote_decided", "Quote decided"
+
+
+class TicketEvent(models.Model):
+    """Append-only log of everything that happened to a ticket, numbered per ticket.
+
+    The tracking timeline, live snapshots and ``since=<seq>`` replays all read this table.
+    """
+
+    ticket = models.ForeignKey(RepairTicket, on_delete=models.CASCADE, related_name="events")
+    seq = models.PositiveIntegerField()
+    kind = models.CharField(max_length=40, choices=EventKind.choices)
+    payload = models.JSONField(default=dict)
+    customer_visible = models.BooleanField(default=False)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["ticket_id", "seq"]
+        constraints = [models.UniqueConstraint(fields=["ticket", "seq"], name="unique_event_seq_per_ticket")]
+
+    def __str__(self) -> str:
+        return f"{self.ticket_id}#{self.seq} {self.kind}"

@@ -1,0 +1,68 @@
+"""Reads of the repair domain that more than one place needs."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+
+from .models import Note, Photo, RepairTicket, TicketEvent
+from .roles import is_shop_staff, is_technician
+
+
+def tickets_visible_to(user) -> QuerySet[RepairTicket]:
+    """Staff see every ticket, technicians their assigned ones, customers their own."""
+    tickets = RepairTicket.objects.select_related("customer", "device", "assigned_technician")
+    if not user or not user.is_authenticated:
+        return tickets.none()
+    if is_shop_staff(user):
+        return tickets
+    if is_technician(user):
+        return tickets.filter(assigned_technician=user)
+    return tickets.filter(customer__user=user)
+
+
+def user_can_view_ticket(user, ticket: RepairTicket) -> bool:
+    return tickets_visible_to(user).filter(pk=ticket.pk).exists()
+
+
+def user_can_manage_ticket(user, ticket: RepairTicket) -> bool:
+    """Staff and the assigned technician may change a ticket; customers only decide quotes."""
+    if is_shop_staff(user):
+        return True
+    return is_technician(user) and ticket.assigned_technician_id == user.pk
+
+
+def user_is_ticket_customer(user, ticket: RepairTicket) -> bool:
+    return bool(user and user.is_authenticated and ticket.customer.user_id == user.pk)
+
+
+def ticket_by_tracking_token(token: str) -> RepairTicket | None:
+    if not token or len(token) > 64:
+        return None
+    return (
+        RepairTicket.objects.select_related("customer", "device", "assigned_technician")
+        .filter(tracking_token=token)
+        .first()
+    )
+
+
+def customer_timeline(ticket: RepairTicket) -> QuerySet[TicketEvent]:
+    return ticket.events.filter(customer_visible=True).order_by("seq")
+
+
+def ticket_events_since(ticket: RepairTicket, since: int, *, customer_view: bool) -> QuerySet[TicketEvent]:
+    events = ticket.events.filter(seq__gt=since).order_by("seq")
+    return events.filter(customer_visible=True) if customer_view else events
+
+
+def customer_photos(ticket: RepairTicket) -> QuerySet[Photo]:
+    return ticket.photos.filter(visible_to_customer=True)
+
+
+def customer_notes(ticket: RepairTicket) -> QuerySet[Note]:
+    return ticket.notes.filter(visible_to_customer=True)
+
+
+def notes_visible_to(user, ticket: RepairTicket) -> QuerySet[Note]:
+    if user_can_manage_ticket(user, ticket) or is_shop_staff(user):
+        return ticket.notes.all()
+    return customer_notes(ticket)

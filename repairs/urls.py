@@ -1,0 +1,16 @@
+"""Customer-facing pages."""
+
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("book/", views.book, name="book"),
+    path("track/<str:token>/", views.track, name="track"),
+    path("track/<str:token>/quote/", views.track_quote_decision, name="track-quote"),
+    path("track/<str:token>/receipt/", views.receipt, name="receipt"),
+    path("track/<str:token>/photos/<int:photo_id>/", views.tracked_photo, name="track-photo"),
+    path("photos/<int:photo_id>/", views.photo, name="photo"),
+    path("account/repairs/", views.account_repairs, name="account-repairs"),
+]

@@ -1,0 +1,3 @@
+"""WebSocket URL routes, gathered from the apps."""
+
+websocket_urlpatterns: list = []

@@ -1,0 +1,28 @@
+"""Root URLs: pages, admin, API (v1 + OpenAPI schema and docs), health probes."""
+
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+
+from . import health
+
+admin.site.site_header = "RevivaTech workshop"
+admin.site.site_title = "RevivaTech admin"
+admin.site.index_title = "Repairs, customers and history"
+
+urlpatterns = [
+    path("", include("repairs.urls")),
+    path("account/login/", auth_views.LoginView.as_view(), name="login"),
+    path("account/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("admin/", admin.site.urls),
+    path("api/v1/", include("revivatech.api_urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
+]
+
+handler404 = "revivatech.views.page_not_found"
+handler500 = "revivatech.views.server_error"

@@ -1,0 +1,64 @@
+"""Fixtures shared by all tests: people in each role, tickets, private media."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+
+from tests.factories import (
+    CustomerWithLoginFactory,
+    StaffFactory,
+    TechnicianFactory,
+    make_ticket,
+)
+
+
+@pytest.fixture(autouse=True)
+def _private_media(settings, tmp_path):
+    """Uploaded files go to a per-test folder, never the developer's var/media."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    yield
+    shutil.rmtree(tmp_path / "media", ignore_errors=True)
+
+
+@pytest.fixture
+def technician(db):
+    return TechnicianFactory()
+
+
+@pytest.fixture
+def other_technician(db):
+    return TechnicianFactory()
+
+
+@pytest.fixture
+def staff_user(db):
+    return StaffFactory()
+
+
+@pytest.fixture
+def customer(db):
+    """A customer with a login."""
+    return CustomerWithLoginFactory()
+
+
+@pytest.fixture
+def other_customer(db):
+    return CustomerWithLoginFactory()
+
+
+@pytest.fixture
+def ticket(db, customer, technician):
+    """A booked ticket of ``customer`` assigned to ``technician``."""
+    return make_ticket(customer=customer, technician=technician)
+
+
+@pytest.fixture
+def other_ticket(db, other_customer, other_technician):
+    return make_ticket(customer=other_customer, technician=other_technician)
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").lower() in {"1", "true", "yes"}
