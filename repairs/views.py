@@ -1,10 +1,212 @@
-"""Customer-facing pages (stub: being written)."""
+"""Customer-facing pages: booking, tracking by secret link, quotes, receipts, photos, my repairs.
 
-from django.http import HttpResponse
+Views stay thin: they validate input with a form, call one service or selector, and render.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+from typing import Any
+
+import segno
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import FileResponse, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.safestring import mark_safe
+from django.views.decorators.http import require_http_methods, require_POST
+
+from . import selectors, services
+from .forms import BookingForm, QuoteDecisionForm
+from .lifecycle import Status
+from .models import Customer, Photo, QuoteDecision, RepairTicket
+from .presenters import STATUS_SENTENCES, describe_event, format_money
+from .roles import ROLE_CUSTOMER, role_of
+
+ACCOUNT_TICKETS_PER_PAGE = 25
+PHOTO_CACHE_CONTROL = "private, max-age=300"
+#: Image types served inline; anything else is sent as an opaque download.
+INLINE_IMAGE_TYPES = {"image/jpeg", "image/png", "image/webp", "image/gif", "image/avif", "image/heic"}
 
 
-def _todo(request, *args, **kwargs):
-    return HttpResponse("todo")
+# --- helpers -------------------------------------------------------------------------------------
 
 
-home = book = track = track_quote_decision = receipt = tracked_photo = photo = account_repairs = _todo
+def not_found(request: HttpRequest) -> HttpResponse:
+    """The site's one 404 page, whatever is missing (it never hints that a ticket exists)."""
+    return render(request, "404.html", status=404)
+
+
+def _error_text(error: ValidationError) -> str:
+    return " ".join(error.messages)
+
+
+def add_service_errors(form: BookingForm, error: ValidationError) -> None:
+    """Put a service's ValidationError on the matching form fields (the rest on the form)."""
+    if not hasattr(error, "error_dict"):
+        form.add_error(None, error.messages)
+        return
+    for field, field_errors in error.message_dict.items():
+        form.add_error(field if field in form.fields else None, field_errors)
+
+
+def _linked_customer(request: HttpRequest) -> Customer | None:
+    """The Customer record of a logged-in customer, if there is one."""
+    if role_of(request.user) != ROLE_CUSTOMER:
+        return None
+    return Customer.objects.filter(user=request.user).first()
+
+
+def _quote_context(ticket: RepairTicket) -> dict[str, Any]:
+    return {
+        "quote_money": format_money(ticket.quote_amount, ticket.quote_currency),
+        "quote_pending": ticket.status == Status.AWAITING_APPROVAL,
+        "quote_decision_label": QuoteDecision(ticket.quote_decision).label,
+    }
+
+
+# --- pages ---------------------------------------------------------------------------------------
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    return render(request, "repairs/home.html")
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+def book(request: HttpRequest) -> HttpResponse:
+    customer = _linked_customer(request)
+    form = BookingForm(request.POST if request.method == "POST" else None, customer=customer)
+    if request.method == "POST" and form.is_valid():
+        # Staff and technicians booking for a walk-in customer must not become that customer.
+        booking_user = request.user if role_of(request.user) == ROLE_CUSTOMER else None
+        try:
+            ticket = services.book_repair(
+                customer=form.customer_details(),
+                device=form.device_details(),
+                problem=form.cleaned_data["problem_description"],
+                user=booking_user,
+            )
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(
+                request,
+                f"Thank you, your repair is booked. Your reference is {ticket.reference}. "
+                "Keep the link to this page (bookmark it or save it): it is how you follow your repair.",
+            )
+            return redirect("track", token=ticket.tracking_token)
+    return render(request, "repairs/book.html", {"form": form, "linked_customer": customer})
+
+
+def track(request: HttpRequest, token: str) -> HttpResponse:
+    ticket = selectors.ticket_by_tracking_token(token)
+    if ticket is None:
+        return not_found(request)
+    timeline = [
+        {"event": event, **describe_event(event.kind, event.payload)}
+        for event in selectors.customer_timeline(ticket)
+    ]
+    context = {
+        "ticket": ticket,
+        "timeline": timeline,
+        "milestones": ticket.milestones.all(),
+        "photos": selectors.customer_photos(ticket),
+        "quality_checks": ticket.quality_checks.all(),
+        "notes": selectors.customer_notes(ticket),
+        "status_sentence": STATUS_SENTENCES.get(ticket.status, ""),
+        **_quote_context(ticket),
+    }
+    return render(request, "repairs/track.html", context)
+
+
+@require_POST
+def track_quote_decision(request: HttpRequest, token: str) -> HttpResponse:
+    ticket = selectors.ticket_by_tracking_token(token)
+    if ticket is None:
+        return not_found(request)
+    form = QuoteDecisionForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose whether to approve or decline the quote.")
+        return redirect("track", token=token)
+    by = request.user if request.user.is_authenticated else None
+    try:
+        ticket = services.decide_quote(ticket, approved=form.approved, by=by)
+    except ValidationError as error:
+        messages.error(request, _error_text(error))
+        return redirect("track", token=token)
+    money = format_money(ticket.quote_amount, ticket.quote_currency)
+    if form.approved:
+        messages.success(request, f"Thank you: you approved the quote of {money}. We will go ahead.")
+    else:
+        messages.success(
+            request,
+            f"You declined the quote of {money}, so we have cancelled the repair. "
+            "Please contact us to arrange collecting your device.",
+        )
+    return redirect("track", token=token)
+
+
+def receipt(request: HttpRequest, token: str) -> HttpResponse:
+    ticket = selectors.ticket_by_tracking_token(token)
+    if ticket is None:
+        return not_found(request)
+    qr_svg = segno.make(ticket.tracking_url, error="m").svg_inline(
+        scale=4,
+        title=f"QR code: tracking page for {ticket.reference}",
+        svgclass="qr-code",
+        light="#fff",
+        omitsize=True,  # a viewBox instead of a fixed size, so CSS can scale it for print
+    )
+    # segno builds the SVG from the URL's QR modules only: no user text is interpolated unescaped.
+    return render(request, "repairs/receipt.html", {"ticket": ticket, "qr_svg": mark_safe(qr_svg)})  # noqa: S308
+
+
+def _photo_response(request: HttpRequest, photo: Photo | None) -> HttpResponse:
+    """The photo's file, privately cacheable; the 404 page if there is no photo or no file."""
+    if photo is None:
+        return not_found(request)
+    try:
+        file = photo.image.open("rb")
+    except (FileNotFoundError, ValueError):
+        return not_found(request)
+    content_type, _ = mimetypes.guess_type(photo.image.name)
+    inline = content_type in INLINE_IMAGE_TYPES
+    response = FileResponse(
+        file,
+        content_type=content_type if inline else "application/octet-stream",
+        as_attachment=not inline,
+    )
+    response["Cache-Control"] = PHOTO_CACHE_CONTROL
+    return response
+
+
+def tracked_photo(request: HttpRequest, token: str, photo_id: int) -> HttpResponse:
+    ticket = selectors.ticket_by_tracking_token(token)
+    found = selectors.customer_photos(ticket).filter(pk=photo_id).first() if ticket else None
+    return _photo_response(request, found)
+
+
+@login_required
+def photo(request: HttpRequest, photo_id: int) -> HttpResponse:
+    found = (
+        Photo.objects.select_related("ticket")
+        .filter(pk=photo_id, ticket__in=selectors.tickets_visible_to(request.user))
+        .first()
+    )
+    internal_and_not_shop = (
+        found is not None
+        and not found.visible_to_customer
+        and not selectors.user_can_manage_ticket(request.user, found.ticket)
+    )
+    if internal_and_not_shop:  # internal photos are for staff and the assigned technician
+        found = None
+    return _photo_response(request, found)
+
+
+@login_required
+def account_repairs(request: HttpRequest) -> HttpResponse:
+    tickets = selectors.tickets_visible_to(request.user).order_by("-updated_at", "-pk")
+    page = Paginator(tickets, ACCOUNT_TICKETS_PER_PAGE).get_page(request.GET.get("page"))
+    return render(request, "repairs/account_repairs.html", {"page": page, "tickets": page.object_list})
