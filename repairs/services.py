@@ -37,8 +37,9 @@ from .models import (
     StatusChange,
     TicketEvent,
 )
-from .roles import is_technician
+from .roles import ROLE_CUSTOMER, is_technician, role_of
 
+MAX_QUOTE_MINOR_UNITS = 100_000_000  # a million in major units: far above any repair
 CLOSED_STATES = {Status.COLLECTED, Status.CANCELLED, Status.UNREPAIRABLE}
 
 
@@ -87,6 +88,7 @@ def _record_event(
     *,
     customer_visible: bool,
     actor=None,
+    previous_technician_id: int | None = None,
 ) -> TicketEvent:
     """Append the ticket's next event and publish it after commit. Call with the row locked."""
     ticket.last_event_seq += 1
@@ -110,6 +112,10 @@ def _record_event(
             payload=full_payload,
             customer_visible=customer_visible,
             actor_id=event.actor_id,
+            context={
+                "assigned_technician_id": ticket.assigned_technician_id,
+                "previous_technician_id": previous_technician_id,
+            },
         )
     )
     return event
@@ -132,7 +138,8 @@ def _require_text(value: str, field: str, max_length: int | None = None) -> str:
 
 
 def _customer_for_booking(details: CustomerDetails, user) -> Customer:
-    if user is not None and user.is_authenticated:
+    # Staff and technicians booking at the counter book for a walk-in, never for themselves.
+    if user is not None and role_of(user) == ROLE_CUSTOMER:
         customer = Customer.objects.filter(user=user).first()
         if customer:
             return customer
@@ -231,6 +238,7 @@ def update_ticket(ticket: RepairTicket, *, by=None, **changes: Any) -> RepairTic
     if unknown:
         raise ValidationError({field: "This field cannot be changed here." for field in sorted(unknown)})
     locked = _lock(ticket)
+    previous_technician_id = locked.assigned_technician_id
     technician = changes.get("assigned_technician", locked.assigned_technician)
     if technician is not None and not is_technician(technician):
         raise ValidationError(
@@ -250,7 +258,12 @@ def update_ticket(ticket: RepairTicket, *, by=None, **changes: Any) -> RepairTic
         return locked
     locked.save(update_fields=[*changes.keys(), "updated_at"])
     _record_event(
-        locked, EventKind.DETAILS_UPDATED, {"changes": diff}, customer_visible=False, actor=_actor(by)
+        locked,
+        EventKind.DETAILS_UPDATED,
+        {"changes": diff},
+        customer_visible=False,
+        actor=_actor(by),
+        previous_technician_id=previous_technician_id,
     )
     return locked
 
@@ -312,9 +325,9 @@ def transition_ticket(ticket: RepairTicket, to_status: str, *, by=None, note: st
 @transaction.atomic
 def send_quote(ticket: RepairTicket, *, amount: int, currency: str | None = None, by=None) -> RepairTicket:
     """Set or replace the quote (minor units); the customer decides while awaiting approval."""
-    if not isinstance(amount, int) or isinstance(amount, bool) or amount < 0:
+    if not isinstance(amount, int) or isinstance(amount, bool) or not 0 <= amount <= MAX_QUOTE_MINOR_UNITS:
         raise ValidationError(
-            {"quote_amount": "The quote must be a whole, non-negative amount in minor units."}
+            {"quote_amount": "The quote must be a whole amount in minor units, from 0 to 100000000."}
         )
     currency = (currency or settings.SHOP_CURRENCY).upper()
     if len(currency) != 3 or not currency.isalpha():
@@ -322,7 +335,10 @@ def send_quote(ticket: RepairTicket, *, amount: int, currency: str | None = None
     locked = _lock(ticket)
     if locked.status not in (Status.RECEIVED, Status.DIAGNOSING, Status.AWAITING_APPROVAL):
         raise ValidationError(
-            {"quote_amount": "A quote can only be sent before the customer has approved one."}
+            {
+                "quote_amount": "A quote can only be sent while the repair is received, "
+                "being diagnosed or awaiting approval."
+            }
         )
     locked.quote_amount = amount
     locked.quote_currency = currency
@@ -397,8 +413,12 @@ def add_milestone(ticket: RepairTicket, *, title: str, percent: int, by=None) ->
     return milestone
 
 
-def validate_photo(image: UploadedFile) -> None:
-    """Refuse files that are too big or are not images Pillow can read."""
+PHOTO_FORMATS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp", "GIF": "gif", "AVIF": "avif", "HEIF": "heic"}
+
+
+def validate_photo(image: UploadedFile) -> str:
+    """Refuse files that are too big or are not images Pillow can read; return the file suffix
+    of the format Pillow detected (the uploaded name's suffix is never trusted)."""
     limit = settings.PHOTO_MAX_UPLOAD_BYTES
     if image.size is not None and image.size > limit:
         raise ValidationError(
@@ -408,10 +428,16 @@ def validate_photo(image: UploadedFile) -> None:
         image.seek(0)
         with Image.open(image) as picture:
             picture.verify()
+            detected = picture.format
     except (UnidentifiedImageError, Image.DecompressionBombError, OSError, SyntaxError, ValueError) as exc:
         raise ValidationError({"image": "The file is not an image we can read (JPEG, PNG, WebP…)."}) from exc
     finally:
         image.seek(0)
+    if detected not in PHOTO_FORMATS:
+        raise ValidationError(
+            {"image": f"Upload a JPEG, PNG, WebP, GIF, AVIF or HEIC photo, not {detected}."}
+        )
+    return PHOTO_FORMATS[detected]
 
 
 @transaction.atomic
@@ -426,7 +452,7 @@ def add_photo(
 ) -> Photo:
     if category not in PhotoCategory.values:
         raise ValidationError({"category": f"Choose one of: {', '.join(PhotoCategory.values)}."})
-    validate_photo(image)
+    image.name = f"photo.{validate_photo(image)}"
     locked = _lock(ticket)
     photo = Photo.objects.create(
         ticket=locked,
