@@ -12,3 +12,8 @@ class RepairsConfig(AppConfig):
 
         # Groups and their permissions exist after every migrate (also in test databases).
         post_migrate.connect(ensure_role_groups, sender=self)
+
+        from .realtime import connect_broadcaster
+
+        # Committed ticket events fan out to the WebSocket rooms.
+        connect_broadcaster()

@@ -66,3 +66,9 @@ def notes_visible_to(user, ticket: RepairTicket) -> QuerySet[Note]:
     if user_can_manage_ticket(user, ticket) or is_shop_staff(user):
         return ticket.notes.all()
     return customer_notes(ticket)
+
+
+def open_statuses() -> list[str]:
+    from .lifecycle import OPEN_STATES
+
+    return sorted(OPEN_STATES)

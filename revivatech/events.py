@@ -32,6 +32,9 @@ class DomainEvent:
     payload: dict[str, Any] = field(default_factory=dict)
     customer_visible: bool = False
     actor_id: int | None = None
+    #: Routing facts for subscribers that are not part of the stored payload
+    #: (e.g. which technicians should hear about it).
+    context: dict[str, Any] = field(default_factory=dict)
 
 
 Handler = Callable[[DomainEvent], None]

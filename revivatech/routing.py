@@ -1,3 +1,5 @@
 """WebSocket URL routes, gathered from the apps."""
 
-websocket_urlpatterns: list = []
+from repairs.routing import websocket_urlpatterns as repairs_routes
+
+websocket_urlpatterns = [*repairs_routes]

@@ -1,0 +1,347 @@
+"""WebSocket rooms: one ticket's room, a technician's stream and the staff stream.
+
+A socket that may not join is accepted and closed at once with code 4403, before any data.
+On connect a ticket socket gets the events it missed (``?since=<seq>``) from the database,
+then a snapshot; live events follow, deduplicated and gap-filled by sequence number.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import json
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qs
+
+from asgiref.sync import sync_to_async
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+
+from . import selectors
+from .models import RepairTicket
+from .realtime import (
+    STAFF_GROUP,
+    event_message,
+    internal_group,
+    photo_url,
+    public_group,
+    stats,
+    stored_event_message,
+    technician_group,
+)
+from .roles import (
+    ROLE_ANONYMOUS,
+    ROLE_CUSTOMER,
+    ROLE_STAFF,
+    ROLE_TECHNICIAN,
+    is_shop_staff,
+    is_technician,
+    role_of,
+)
+
+FORBIDDEN = 4403
+STAFF_STATS_INTERVAL = 5.0
+MAX_CLIENT_FRAME = 4096
+
+
+@dataclass(frozen=True)
+class TicketAccess:
+    ticket_id: int
+    reference: str
+    role: str
+    customer_view: bool
+    tracking_token: str | None  # set when the customer came in through the tracking link
+
+
+def _query_params(scope) -> dict[str, str]:
+    parsed = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+    return {key: values[-1] for key, values in parsed.items()}
+
+
+def _parse_since(raw: str | None) -> int | None:
+    if raw is None or raw == "":
+        return None
+    if not raw.isdigit() or len(raw) > 9:
+        raise ValueError("since must be a whole number of at least 0")
+    return int(raw)
+
+
+def resolve_ticket_access(
+    user, reference: str, token: str | None, view_as: str | None
+) -> TicketAccess | None:
+    """Who may join a ticket's room: its customer (login or tracking token), the assigned
+    technician and staff. Staff may ask to see the customer's view (``as=customer``)."""
+    ticket = RepairTicket.objects.select_related("customer").filter(reference=reference).first()
+    if ticket is None:
+        return None
+    role = role_of(user)
+    if role == ROLE_STAFF or (role == ROLE_TECHNICIAN and ticket.assigned_technician_id == user.pk):
+        customer_view = view_as == "customer"
+        return TicketAccess(ticket.pk, ticket.reference, role, customer_view, None)
+    if token and hmac.compare_digest(token.encode(), ticket.tracking_token.encode()):
+        return TicketAccess(ticket.pk, ticket.reference, ROLE_CUSTOMER, True, token)
+    if role == ROLE_CUSTOMER and ticket.customer.user_id == user.pk:
+        return TicketAccess(ticket.pk, ticket.reference, ROLE_CUSTOMER, True, None)
+    return None
+
+
+class JsonSocket(AsyncWebsocketConsumer):
+    """Shared plumbing: JSON frames, error frames for bad input, statistics."""
+
+    role = ROLE_ANONYMOUS
+    room = ""
+    counted = False
+
+    async def send_json(self, content: dict[str, Any]) -> None:
+        await self.send(text_data=json.dumps(content, separators=(",", ":"), default=str))
+        await stats.sent()
+
+    async def send_error(self, message: str) -> None:
+        await self.send_json({"type": "error", "message": message})
+
+    async def refuse(self) -> None:
+        await self.accept()
+        await self.close(code=FORBIDDEN)
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        if text_data is None or len(text_data) > MAX_CLIENT_FRAME:
+            await self.send_error("Send JSON text frames of at most 4 KB.")
+            return
+        try:
+            content = json.loads(text_data)
+        except ValueError:
+            await self.send_error("That frame is not valid JSON.")
+            return
+        if not isinstance(content, dict) or not isinstance(content.get("type"), str):
+            await self.send_error('Each frame must be a JSON object with a "type", e.g. {"type": "ping"}.')
+            return
+        await self.handle_client_message(content)
+
+    async def handle_client_message(self, content: dict[str, Any]) -> None:
+        if content["type"] == "ping":
+            await self.send_json({"type": "pong"})
+        else:
+            await self.send_error(f"Unknown message type {content['type'][:40]!r}.")
+
+    async def start_counting(self, role: str, room: str) -> None:
+        self.role, self.room, self.counted = role, room, True
+        await stats.opened(role, room)
+
+    async def disconnect(self, code: int) -> None:
+        for group in getattr(self, "joined_groups", []):
+            await self.channel_layer.group_discard(group, self.channel_name)
+        if self.counted:
+            self.counted = False
+            await stats.closed(self.role, self.room)
+            await stats.flush()
+
+    async def join(self, *groups: str) -> None:
+        self.joined_groups = list(groups)
+        for group in groups:
+            await self.channel_layer.group_add(group, self.channel_name)
+
+
+class TicketConsumer(JsonSocket):
+    """``ws/repairs/<reference>/``: one ticket's room."""
+
+    access: TicketAccess | None = None
+    last_seq = 0
+
+    async def connect(self) -> None:
+        params = _query_params(self.scope)
+        try:
+            since = _parse_since(params.get("since"))
+        except ValueError:
+            since = None
+            bad_since = True
+        else:
+            bad_since = False
+        reference = self.scope["url_route"]["kwargs"]["reference"]
+        self.access = await database_sync_to_async(resolve_ticket_access)(
+            self.scope.get("user"), reference, params.get("token"), params.get("as")
+        )
+        if self.access is None:
+            await self.refuse()
+            return
+        access = self.access
+        # Join first, then read the database: nothing committed in between can be missed.
+        await self.join(
+            public_group(access.ticket_id) if access.customer_view else internal_group(access.ticket_id)
+        )
+        await self.accept()
+        await self.start_counting(access.role, access.reference)
+        if bad_since:
+            await self.send_error("since must be a whole number of at least 0; sending the current state.")
+        await self.send_catch_up(since)
+
+    async def send_catch_up(self, since: int | None) -> None:
+        events, snapshot = await database_sync_to_async(self._load)(since)
+        for message in events:
+            await self.send_json(message)
+        self.last_seq = max(self.last_seq, snapshot["ticket"]["last_seq"])
+        await self.send_json(snapshot)
+
+    def _load(self, since: int | None) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+        access = self.access
+        ticket = RepairTicket.objects.get(pk=access.ticket_id)
+        events = []
+        if since is not None:
+            stored = selectors.ticket_events_since(ticket, since, customer_view=access.customer_view)
+            events = [
+                self._decorate(stored_event_message(e, access.reference, customer_view=access.customer_view))
+                for e in stored
+            ]
+        snapshot = {
+            "type": "snapshot",
+            "view": "customer" if access.customer_view else "internal",
+            "ticket": {
+                "reference": ticket.reference,
+                "status": ticket.status,
+                "status_label": ticket.get_status_display(),
+                "progress_percent": ticket.progress_percent,
+                "last_seq": ticket.last_event_seq,
+            },
+        }
+        return events, snapshot
+
+    def _decorate(self, message: dict[str, Any]) -> dict[str, Any]:
+        photo_id = message["payload"].get("photo_id")
+        if message["kind"] == "ticket.photo_added" and photo_id:
+            url = photo_url(photo_id, tracking_token=self.access.tracking_token)
+            message["photo_url"] = message["thumbnail_url"] = url
+        return message
+
+    async def ticket_event(self, envelope: dict[str, Any]) -> None:
+        """A live event from the channel layer."""
+        seq = envelope["seq"]
+        if seq <= self.last_seq:
+            return  # already sent by the catch-up
+        if self.access.customer_view and not envelope["customer_visible"]:
+            return
+        if seq > self.last_seq + 1:
+            # Something was not delivered (or is internal): the database has it, in order.
+            missing = await database_sync_to_async(self._between)(self.last_seq, seq)
+            for message in missing:
+                await self.send_json(message)
+        await self.send_json(self._decorate(self._live_message(envelope)))
+        self.last_seq = seq
+
+    def _live_message(self, envelope: dict[str, Any]) -> dict[str, Any]:
+        return event_message(
+            reference=envelope["reference"],
+            seq=envelope["seq"],
+            kind=envelope["kind"],
+            occurred_at=envelope["occurred_at"],
+            payload=envelope["payload"],
+            customer_view=self.access.customer_view,
+            published_at=envelope.get("published_at"),
+        )
+
+    def _between(self, after: int, before: int) -> list[dict[str, Any]]:
+        ticket = RepairTicket.objects.get(pk=self.access.ticket_id)
+        stored = selectors.ticket_events_since(ticket, after, customer_view=self.access.customer_view)
+        return [
+            self._decorate(
+                stored_event_message(e, self.access.reference, customer_view=self.access.customer_view)
+            )
+            for e in stored.filter(seq__lt=before)
+        ]
+
+    async def handle_client_message(self, content: dict[str, Any]) -> None:
+        if content["type"] == "resume":
+            since = content.get("since")
+            if not isinstance(since, int) or isinstance(since, bool) or since < 0:
+                await self.send_error('"resume" needs "since": a whole number of at least 0.')
+                return
+            await self.send_catch_up(since)
+            return
+        await super().handle_client_message(content)
+
+
+class TechnicianConsumer(JsonSocket):
+    """``ws/technician/``: every update of the tickets assigned to the connected technician."""
+
+    async def connect(self) -> None:
+        user = self.scope.get("user")
+        if not await database_sync_to_async(is_technician)(user):
+            await self.refuse()
+            return
+        await self.join(technician_group(user.pk))
+        await self.accept()
+        await self.start_counting(ROLE_TECHNICIAN, f"technician:{user.pk}")
+        await self.send_json(
+            {"type": "snapshot", "tickets": await database_sync_to_async(self._tickets)(user)}
+        )
+
+    @staticmethod
+    def _tickets(user) -> list[dict[str, Any]]:
+        tickets = selectors.tickets_visible_to(user).filter(status__in=selectors.open_statuses())
+        return [
+            {
+                "reference": t.reference,
+                "status": t.status,
+                "status_label": t.get_status_display(),
+                "progress_percent": t.progress_percent,
+                "priority": t.priority,
+                "last_seq": t.last_event_seq,
+            }
+            for t in tickets[:200]
+        ]
+
+    async def ticket_event(self, envelope: dict[str, Any]) -> None:
+        await self.send_json(
+            event_message(
+                reference=envelope["reference"],
+                seq=envelope["seq"],
+                kind=envelope["kind"],
+                occurred_at=envelope["occurred_at"],
+                payload=envelope["payload"],
+                customer_view=False,
+                published_at=envelope.get("published_at"),
+            )
+        )
+
+
+class StaffConsumer(TechnicianConsumer):
+    """``ws/staff/``: every ticket's updates plus connection statistics every few seconds."""
+
+    stats_task: asyncio.Task | None = None
+
+    async def connect(self) -> None:
+        user = self.scope.get("user")
+        if not await database_sync_to_async(is_shop_staff)(user):
+            await self.refuse()
+            return
+        await self.join(STAFF_GROUP)
+        await self.accept()
+        await self.start_counting(ROLE_STAFF, "staff")
+        await self.send_json(
+            {"type": "snapshot", "tickets": await database_sync_to_async(self._tickets)(user)}
+        )
+        await self.send_stats()
+        self.stats_task = asyncio.create_task(self._stats_loop())
+
+    async def send_stats(self) -> None:
+        await self.send_json(
+            {"type": "stats", **await sync_to_async(stats.snapshot, thread_sensitive=False)()}
+        )
+
+    async def _stats_loop(self) -> None:
+        while True:
+            await asyncio.sleep(STAFF_STATS_INTERVAL)
+            await self.send_stats()
+
+    async def handle_client_message(self, content: dict[str, Any]) -> None:
+        if content["type"] == "stats":
+            await self.send_stats()
+            return
+        await super().handle_client_message(content)
+
+    async def disconnect(self, code: int) -> None:
+        if self.stats_task:
+            self.stats_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.stats_task
+        await super().disconnect(code)
