@@ -17,7 +17,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import status
 from rest_framework.authentication import SessionAuthentication, TokenAuthentication
-from rest_framework.decorators import action
+from rest_framework.decorators import action, api_view, authentication_classes, permission_classes
 from rest_framework.exceptions import NotFound, ParseError, PermissionDenied
 from rest_framework.parsers import JSONParser
 from rest_framework.permissions import IsAuthenticated
@@ -29,6 +29,7 @@ from rest_framework.viewsets import GenericViewSet
 from . import selectors, services
 from .lifecycle import Status
 from .models import RepairTicket
+from .realtime import stats
 from .roles import is_shop_staff
 from .serializers import (
     ErrorSerializer,
@@ -39,6 +40,7 @@ from .serializers import (
     NewNoteSerializer,
     NoteSerializer,
     QuoteDecisionSerializer,
+    RealtimeStatsSerializer,
     RepairDetailSerializer,
     RepairListQuerySerializer,
     RepairSummarySerializer,
@@ -349,3 +351,23 @@ class RepairViewSet(GenericViewSet):
             "events": events[:EVENT_REPLAY_LIMIT],
         }
         return Response(EventReplaySerializer(replay).data)
+
+
+class IsShopStaff(IsAuthenticated):
+    message = "Only shop staff may see this."
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        return super().has_permission(request, view) and is_shop_staff(request.user)
+
+
+@extend_schema(
+    tags=["realtime"],
+    summary="Live connection statistics",
+    description="Open WebSocket connections per role and per room, and frames sent. Staff only.",
+    responses={200: RealtimeStatsSerializer, 401: READ_ERRORS[401], 403: _error("Not shop staff.")},
+)
+@api_view(["GET"])
+@authentication_classes([TokenAuthentication, SessionAuthentication])
+@permission_classes([IsShopStaff])
+def realtime_stats(request: Request) -> Response:
+    return Response(RealtimeStatsSerializer(stats.snapshot()).data)

@@ -373,3 +373,14 @@ class EventReplaySerializer(serializers.Serializer):
         help_text="More events follow: ask again with since = the last returned seq."
     )
     events = TicketEventSerializer(many=True)
+
+
+class RealtimeStatsSerializer(serializers.Serializer):
+    """Live WebSocket connection counts (see repairs.realtime.ConnectionStats)."""
+
+    connections = serializers.IntegerField(help_text="Open sockets in all web processes.")
+    by_role = serializers.DictField(child=serializers.IntegerField(), help_text="Open sockets per role.")
+    by_room = serializers.DictField(
+        child=serializers.IntegerField(), help_text="Open sockets per ticket reference or stream."
+    )
+    messages_sent = serializers.IntegerField(help_text="Frames sent to clients since statistics were reset.")

@@ -13,4 +13,6 @@ urlpatterns = [
     path("track/<str:token>/photos/<int:photo_id>/", views.tracked_photo, name="track-photo"),
     path("photos/<int:photo_id>/", views.photo, name="photo"),
     path("account/repairs/", views.account_repairs, name="account-repairs"),
+    path("demo/realtime/", views.realtime_demo, name="realtime-demo"),
+    path("demo/realtime/<str:reference>/fire/", views.realtime_demo_fire, name="realtime-demo-fire"),
 ]

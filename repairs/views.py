@@ -11,19 +11,22 @@ from typing import Any
 import segno
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import FileResponse, HttpRequest, HttpResponse
+from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_http_methods, require_POST
 
 from . import selectors, services
+from .demo import DEMO_KINDS, fire_demo_update
 from .forms import BookingForm, QuoteDecisionForm
 from .lifecycle import Status
 from .models import Customer, Photo, QuoteDecision, RepairTicket
 from .presenters import STATUS_SENTENCES, describe_event, format_money
-from .roles import ROLE_CUSTOMER, role_of
+from .roles import ROLE_CUSTOMER, is_shop_staff, role_of
 
 ACCOUNT_TICKETS_PER_PAGE = 25
 PHOTO_CACHE_CONTROL = "private, max-age=300"
@@ -210,3 +213,48 @@ def account_repairs(request: HttpRequest) -> HttpResponse:
     tickets = selectors.tickets_visible_to(request.user).order_by("-updated_at", "-pk")
     page = Paginator(tickets, ACCOUNT_TICKETS_PER_PAGE).get_page(request.GET.get("page"))
     return render(request, "repairs/account_repairs.html", {"page": page, "tickets": page.object_list})
+
+
+# --- realtime demo (staff) -------------------------------------------------------------------------
+
+
+def _staff_only(request: HttpRequest) -> HttpResponse | None:
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    if not is_shop_staff(request.user):
+        return not_found(request)
+    return None
+
+
+def realtime_demo(request: HttpRequest) -> HttpResponse:
+    """Customer, technician and staff views of one ticket side by side, with update buttons."""
+    if (refusal := _staff_only(request)) is not None:
+        return refusal
+    tickets = selectors.tickets_visible_to(request.user).filter(status__in=selectors.open_statuses())[:50]
+    reference = request.GET.get("ticket") or (tickets[0].reference if tickets else None)
+    ticket = (
+        selectors.tickets_visible_to(request.user).filter(reference=reference).first() if reference else None
+    )
+    return render(
+        request,
+        "repairs/realtime_demo.html",
+        {"tickets": tickets, "ticket": ticket, "demo_kinds": DEMO_KINDS},
+    )
+
+
+@require_POST
+def realtime_demo_fire(request: HttpRequest, reference: str) -> HttpResponse:
+    if (refusal := _staff_only(request)) is not None:
+        return refusal
+    ticket = selectors.tickets_visible_to(request.user).filter(reference=reference).first()
+    if ticket is None:
+        return not_found(request)
+    try:
+        done = fire_demo_update(ticket, request.POST.get("kind", ""), by=request.user)
+        result, status_code = {"ok": True, "message": done}, 200
+    except ValidationError as error:
+        result, status_code = {"ok": False, "message": _error_text(error)}, 400
+    if request.headers.get("Accept") == "application/json":
+        return JsonResponse(result, status=status_code)
+    (messages.success if result["ok"] else messages.error)(request, result["message"])
+    return redirect(f"{reverse('realtime-demo')}?ticket={ticket.reference}")

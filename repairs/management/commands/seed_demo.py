@@ -2,30 +2,20 @@
 
 from __future__ import annotations
 
-import io
 import os
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
-from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
-from PIL import Image, ImageDraw
 
 from repairs import services
+from repairs.demo import demo_photo
 from repairs.models import Customer, Device, RepairTicket
 from repairs.roles import STAFF_GROUP, TECHNICIANS_GROUP
 
 DEMO_MARKER = "[demo]"
-
-
-def _demo_photo(label: str, color: str) -> SimpleUploadedFile:
-    picture = Image.new("RGB", (800, 600), color)
-    ImageDraw.Draw(picture).text((40, 40), label, fill="white")
-    buffer = io.BytesIO()
-    picture.save(buffer, "JPEG", quality=80)
-    return SimpleUploadedFile(f"{label.lower().replace(' ', '-')}.jpg", buffer.getvalue(), "image/jpeg")
 
 
 class Command(BaseCommand):
@@ -172,7 +162,7 @@ class Command(BaseCommand):
             )
             services.add_photo(
                 ticket,
-                image=_demo_photo(f"Intake {model}", "#345"),
+                image=demo_photo(f"Intake {model}", "#345"),
                 category="intake",
                 caption="As received at the counter",
                 by=staff,
@@ -191,7 +181,7 @@ class Command(BaseCommand):
         elif kind == "photo":
             services.add_photo(
                 ticket,
-                image=_demo_photo("Repair in progress", "#264"),
+                image=demo_photo("Repair in progress", "#264"),
                 category=rest,
                 caption="New part fitted",
                 by=technician,

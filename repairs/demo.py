@@ -1,0 +1,73 @@
+"""Demo helpers: generated photos and one-click updates for the realtime demo page."""
+
+from __future__ import annotations
+
+import io
+
+from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import SimpleUploadedFile
+from PIL import Image, ImageDraw
+
+from . import services
+from .lifecycle import Status, allowed_transitions
+from .models import RepairTicket
+
+DEMO_KINDS = {
+    "status": "Next status",
+    "milestone": "Milestone (+10%)",
+    "photo": "Photo",
+    "quality_check": "Quality check",
+    "note_public": "Note for the customer",
+    "note_internal": "Internal note",
+}
+
+_TERMINAL_AVOIDANCE = {Status.CANCELLED, Status.UNREPAIRABLE}
+
+
+def demo_photo(label: str, color: str = "#345", size: tuple[int, int] = (800, 600)) -> SimpleUploadedFile:
+    picture = Image.new("RGB", size, color)
+    ImageDraw.Draw(picture).text((40, 40), label, fill="white")
+    buffer = io.BytesIO()
+    picture.save(buffer, "JPEG", quality=80)
+    return SimpleUploadedFile(f"{label.lower().replace(' ', '-')}.jpg", buffer.getvalue(), "image/jpeg")
+
+
+def next_forward_status(ticket: RepairTicket) -> str | None:
+    """The next status along the happy path (never cancel / unrepairable)."""
+    forward = [s for s in allowed_transitions(ticket.status) if s not in _TERMINAL_AVOIDANCE]
+    return forward[-1] if ticket.status == Status.QUALITY_CHECK else (forward[0] if forward else None)
+
+
+def fire_demo_update(ticket: RepairTicket, kind: str, *, by) -> str:
+    """Make one update of ``kind`` through the services; return what was done."""
+    if kind == "status":
+        target = next_forward_status(ticket)
+        if target is None:
+            raise ValidationError({"kind": "This repair is closed; book a new one to keep demonstrating."})
+        if target == Status.AWAITING_APPROVAL and ticket.quote_amount is None:
+            ticket = services.send_quote(ticket, amount=9900, by=by)
+        ticket = services.transition_ticket(ticket, target, by=by, note="Demo update")
+        return f"Moved to {ticket.get_status_display()}."
+    if kind == "milestone":
+        percent = min(100, ticket.progress_percent + 10)
+        services.add_milestone(ticket, title=f"Demo milestone at {percent}%", percent=percent, by=by)
+        return f"Milestone at {percent}%."
+    if kind == "photo":
+        services.add_photo(ticket, image=demo_photo("Demo photo"), category="repair", caption="Demo", by=by)
+        return "Photo added."
+    if kind == "quality_check":
+        services.record_quality_check(ticket, item="Demo check: powers on", passed=True, by=by)
+        return "Quality check recorded."
+    if kind in ("note_public", "note_internal"):
+        public = kind == "note_public"
+        services.add_note(
+            ticket,
+            text="Demo note for the customer."
+            if public
+            else "Demo internal note (never sent to the customer).",
+            priority="normal" if public else "high",
+            visible_to_customer=public,
+            by=by,
+        )
+        return "Note added."
+    raise ValidationError({"kind": f"Choose one of: {', '.join(DEMO_KINDS)}."})
