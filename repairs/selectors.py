@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 
-from .models import Note, Photo, RepairTicket, TicketEvent
+from .models import Customer, Device, Note, Photo, RepairTicket, TicketEvent
 from .roles import is_shop_staff, is_technician
 
 
@@ -72,3 +72,25 @@ def open_statuses() -> list[str]:
     from .lifecycle import OPEN_STATES
 
     return sorted(OPEN_STATES)
+
+
+def customers_visible_to(user) -> QuerySet[Customer]:
+    """Staff see every customer; technicians the customers of their assigned tickets."""
+    if is_shop_staff(user):
+        return Customer.objects.all()
+    if is_technician(user):
+        return Customer.objects.filter(
+            pk__in=RepairTicket.objects.filter(assigned_technician=user).values("customer")
+        )
+    return Customer.objects.none()
+
+
+def devices_visible_to(user) -> QuerySet[Device]:
+    """Staff see every device; technicians the devices of their assigned tickets."""
+    if is_shop_staff(user):
+        return Device.objects.select_related("customer")
+    if is_technician(user):
+        return Device.objects.select_related("customer").filter(
+            pk__in=RepairTicket.objects.filter(assigned_technician=user).values("device")
+        )
+    return Device.objects.none()

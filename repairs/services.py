@@ -40,6 +40,8 @@ from .models import (
 from .roles import ROLE_CUSTOMER, is_technician, role_of
 
 MAX_QUOTE_MINOR_UNITS = 100_000_000  # a million in major units: far above any repair
+#: Statuses in which a quote may be sent or replaced.
+QUOTABLE_STATUSES = frozenset({Status.RECEIVED, Status.DIAGNOSING, Status.AWAITING_APPROVAL})
 CLOSED_STATES = {Status.COLLECTED, Status.CANCELLED, Status.UNREPAIRABLE}
 
 
@@ -333,7 +335,7 @@ def send_quote(ticket: RepairTicket, *, amount: int, currency: str | None = None
     if len(currency) != 3 or not currency.isalpha():
         raise ValidationError({"quote_currency": "Use a three-letter ISO 4217 currency code."})
     locked = _lock(ticket)
-    if locked.status not in (Status.RECEIVED, Status.DIAGNOSING, Status.AWAITING_APPROVAL):
+    if locked.status not in QUOTABLE_STATUSES:
         raise ValidationError(
             {
                 "quote_amount": "A quote can only be sent while the repair is received, "
