@@ -233,7 +233,13 @@ async def test_malformed_client_messages_get_an_error_frame_not_a_crash(people):
     ticket = people["ticket"]
     socket = await open_socket(ticket_path(ticket, token=ticket.tracking_token))
     await receive_until_snapshot(socket)
-    for frame in ["not json", "[1,2]", '{"no": "type"}', '{"type": "dance"}', '{"type": "resume", "since": -4}']:
+    for frame in [
+        "not json",
+        "[1,2]",
+        '{"no": "type"}',
+        '{"type": "dance"}',
+        '{"type": "resume", "since": -4}',
+    ]:
         await socket.send_to(text_data=frame)
         message = await receive(socket)
         assert message["type"] == "error" and message["message"]
@@ -265,13 +271,18 @@ async def test_technician_and_staff_streams_refuse_other_roles(people):
 
 async def test_reassignment_moves_updates_to_the_new_technician(people):
     ticket, tech, other_tech = people["ticket"], people["tech"], people["other_tech"]
+    old_stream = await open_socket("/ws/technician/", tech)
     new_stream = await open_socket("/ws/technician/", other_tech)
+    await receive(old_stream)
     await receive(new_stream)
     await db(services.update_ticket)(ticket, assigned_technician=other_tech, by=people["staff"])
-    message = await receive(new_stream)
-    assert message["kind"] == "ticket.updated" and message["reference"] == ticket.reference
+    for stream in (old_stream, new_stream):  # both hear about the hand-over
+        message = await receive(stream)
+        assert message["kind"] == "ticket.updated" and message["reference"] == ticket.reference
     await db(services.transition_ticket)(ticket, "received", by=other_tech)
     assert (await receive(new_stream))["kind"] == "ticket.status_changed"
+    assert await old_stream.receive_nothing(timeout=0.3)
+    await old_stream.disconnect()
     await new_stream.disconnect()
 
 

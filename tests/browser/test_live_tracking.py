@@ -1,0 +1,121 @@
+"""A customer's tracking page follows changes a technician makes in the admin, live."""
+
+from __future__ import annotations
+
+import io
+import threading
+
+import pytest
+from PIL import Image
+
+from tests.factories import DEFAULT_PASSWORD, CustomerFactory, TechnicianFactory, make_ticket
+
+pytestmark = pytest.mark.browser
+
+LIVE_DEADLINE_MS = 2000
+
+
+def run_outside_playwrights_loop(work) -> None:
+    """Service calls publish with async_to_sync, which refuses a thread that runs an event loop
+    (Playwright's sync API keeps one in the test's thread): make them from another thread."""
+    errors = []
+
+    def target():
+        try:
+            work()
+        except Exception as exc:  # re-raised in the test
+            errors.append(exc)
+        finally:
+            from django.db import connection
+
+            connection.close()
+
+    worker = threading.Thread(target=target)
+    worker.start()
+    worker.join(timeout=30)
+    if errors:
+        raise errors[0]
+
+
+def _login_admin(page, base_url: str, username: str) -> None:
+    page.goto(f"{base_url}/admin/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", DEFAULT_PASSWORD)
+    page.click("input[type=submit]")
+    page.wait_for_url(f"{base_url}/admin/")
+
+
+def test_tracking_page_shows_admin_changes_within_two_seconds(live_asgi_url, browser, tmp_path):
+    technician = TechnicianFactory()
+    ticket = make_ticket(customer=CustomerFactory(), technician=technician)
+
+    customer_page = browser.new_context().new_page()
+    page_errors = []
+    customer_page.on("pageerror", page_errors.append)
+    customer_page.goto(f"{live_asgi_url}/track/{ticket.tracking_token}/")
+    customer_page.wait_for_selector("#live-indicator[data-state=live]", timeout=5000)
+    assert customer_page.text_content("#ticket-status").strip() == "Booked"
+
+    workshop = browser.new_context().new_page()
+    _login_admin(workshop, live_asgi_url, technician.username)
+    workshop.goto(f"{live_asgi_url}/admin/repairs/repairticket/{ticket.pk}/change/")
+
+    # 1. A status change from the admin appears without a reload.
+    workshop.select_option("select[name=move_to_status]", "received")
+    workshop.fill("[name=status_message]", "Your laptop is with us.")
+    workshop.click("input[name=_continue]")
+    workshop.wait_for_selector(".messagelist .success")
+    customer_page.wait_for_function(
+        "document.querySelector('#ticket-status').textContent.trim() === 'Received'", timeout=LIVE_DEADLINE_MS
+    )
+    assert customer_page.get_attribute("#ticket-progress", "value") == "10"
+    assert "Your laptop is with us." in customer_page.text_content("#timeline")
+
+    # 2. A photo uploaded through the admin inline appears, with its category, without a reload.
+    picture = tmp_path / "repair.png"
+    buffer = io.BytesIO()
+    Image.new("RGB", (320, 240), "teal").save(buffer, "PNG")
+    picture.write_bytes(buffer.getvalue())
+    workshop.set_input_files("input[name=photos-0-upload]", str(picture))
+    workshop.select_option("select[name=photos-0-category]", "diagnosis")
+    workshop.fill("input[name=photos-0-caption]", "Swollen battery")
+    workshop.click("input[name=_continue]")
+    workshop.wait_for_selector(".messagelist .success")
+    customer_page.wait_for_selector("#photos li img", timeout=LIVE_DEADLINE_MS)
+    assert "Swollen battery" in customer_page.text_content("#photos")
+    # The photo really loads through the token-checked view.
+    customer_page.wait_for_function(
+        "document.querySelector('#photos li img').naturalWidth === 320", timeout=LIVE_DEADLINE_MS
+    )
+    assert customer_page.url.endswith(f"/track/{ticket.tracking_token}/")  # never reloaded away
+    assert page_errors == []
+
+
+def test_tracking_page_resumes_after_the_connection_drops(live_asgi_url, browser):
+    technician = TechnicianFactory()
+    ticket = make_ticket(technician=technician)
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(f"{live_asgi_url}/track/{ticket.tracking_token}/")
+    page.wait_for_selector("#live-indicator[data-state=live]", timeout=5000)
+
+    # Drop the connection and make changes while the page is away.
+    context.set_offline(True)
+    page.wait_for_selector("#live-indicator[data-state=offline], #live-indicator[data-state=reconnecting]")
+    from repairs import services
+
+    def changes_while_away():
+        services.transition_ticket(ticket, "received", by=technician)
+        services.add_note(ticket, text="Back online soon", visible_to_customer=True, by=technician)
+
+    run_outside_playwrights_loop(changes_while_away)
+    page.wait_for_timeout(500)
+    assert page.text_content("#ticket-status").strip() == "Booked"  # really cut off: nothing arrived
+    context.set_offline(False)
+    page.wait_for_function(
+        "document.querySelector('#ticket-status').textContent.trim() === 'Received'", timeout=15000
+    )
+    page.wait_for_selector("#notes li", timeout=5000)
+    assert "Back online soon" in page.text_content("#notes")
+    seqs = page.eval_on_selector_all("#timeline li", "items => items.map(i => Number(i.dataset.seq))")
+    assert seqs == sorted(set(seqs)) and seqs[-2:] == [2, 3]
