@@ -45,13 +45,21 @@ def _login_admin(page, base_url: str, username: str) -> None:
     page.wait_for_url(f"{base_url}/admin/")
 
 
-def test_tracking_page_shows_admin_changes_within_two_seconds(live_asgi_url, browser, tmp_path):
+@pytest.fixture
+def assigned_ticket(live_asgi_url):
+    """Made before the browser starts (its event loop would refuse the publisher's async_to_sync)."""
     technician = TechnicianFactory()
-    ticket = make_ticket(customer=CustomerFactory(), technician=technician)
+    return technician, make_ticket(customer=CustomerFactory(), technician=technician)
+
+
+def test_tracking_page_shows_admin_changes_within_two_seconds(
+    live_asgi_url, assigned_ticket, browser, tmp_path
+):
+    technician, ticket = assigned_ticket
 
     customer_page = browser.new_context().new_page()
     page_errors = []
-    customer_page.on("pageerror", page_errors.append)
+    customer_page.on("pageerror", lambda error: page_errors.append(error))
     customer_page.goto(f"{live_asgi_url}/track/{ticket.tracking_token}/")
     customer_page.wait_for_selector("#live-indicator[data-state=live]", timeout=5000)
     assert customer_page.text_content("#ticket-status").strip() == "Booked"
@@ -91,9 +99,8 @@ def test_tracking_page_shows_admin_changes_within_two_seconds(live_asgi_url, bro
     assert page_errors == []
 
 
-def test_tracking_page_resumes_after_the_connection_drops(live_asgi_url, browser):
-    technician = TechnicianFactory()
-    ticket = make_ticket(technician=technician)
+def test_tracking_page_resumes_after_the_connection_drops(live_asgi_url, assigned_ticket, browser):
+    technician, ticket = assigned_ticket
     context = browser.new_context()
     page = context.new_page()
     page.goto(f"{live_asgi_url}/track/{ticket.tracking_token}/")
