@@ -62,3 +62,7 @@ compose-check: install-dev
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache
+
+## bench-realtime: WebSocket delivery latency at N = 100, 500, 2000 (needs PostgreSQL + Redis on 127.0.0.1)
+bench-realtime: install-dev
+	$(PY) benchmarks/realtime_latency.py $(BENCH_ARGS)
