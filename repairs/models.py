@@ -266,6 +266,11 @@ class EventKind(models.TextChoices):
     NOTE_ADDED = "ticket.note_added", "Note added"
     QUOTE_SENT = "ticket.quote_sent", "Quote sent"
     QUOTE_DECIDED = "ticket.quote_decided", "Quote decided"
+    # Recorded on the ticket's timeline by other apps through services.record_ticket_event().
+    INVOICE_ISSUED = "ticket.invoice_issued", "Invoice issued"
+    PAYMENT_RECEIVED = "ticket.payment_received", "Payment received"
+    PAYMENT_FAILED = "ticket.payment_failed", "Payment failed"
+    PAYMENT_REFUNDED = "ticket.payment_refunded", "Payment refunded"
 
 
 class TicketEvent(models.Model):

@@ -65,6 +65,16 @@ EVENT_TEXT: dict[str, Any] = {
             "detail": "The quote of {money} was declined, so the repair was cancelled.",
         },
     },
+    "ticket.invoice_issued": {
+        "title": "Invoice ready: {money}",
+        "detail": "You can pay online from this page or at the shop.",
+    },
+    "ticket.payment_received": {"title": "Payment received: {money}", "detail": "Thank you!"},
+    "ticket.payment_failed": {
+        "title": "Payment did not go through",
+        "detail": "Nothing was charged. You can try again or pay at the shop.",
+    },
+    "ticket.payment_refunded": {"title": "Refund issued: {money}", "detail": "{reason}"},
 }
 
 #: For kinds with variants: the field whose value picks the variant.

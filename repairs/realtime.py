@@ -36,6 +36,10 @@ _CUSTOMER_KEYS: dict[str, tuple[str, ...]] = {
     EventKind.NOTE_ADDED: ("note_id", "text", "priority"),
     EventKind.QUOTE_SENT: ("amount", "currency"),
     EventKind.QUOTE_DECIDED: ("from", "to", "decision", "amount", "currency", "note"),
+    EventKind.INVOICE_ISSUED: ("invoice_id", "amount", "currency"),
+    EventKind.PAYMENT_RECEIVED: ("invoice_id", "amount", "currency", "provider"),
+    EventKind.PAYMENT_FAILED: ("invoice_id", "amount", "currency", "provider"),
+    EventKind.PAYMENT_REFUNDED: ("invoice_id", "amount", "currency", "provider", "reason"),
 }
 
 

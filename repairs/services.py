@@ -531,3 +531,34 @@ def add_note(
         actor=_actor(by),
     )
     return note
+
+
+#: Timeline entries other apps may add to a ticket (they own the facts; repairs owns the log).
+EXTERNAL_EVENT_KINDS = frozenset(
+    {
+        EventKind.INVOICE_ISSUED,
+        EventKind.PAYMENT_RECEIVED,
+        EventKind.PAYMENT_FAILED,
+        EventKind.PAYMENT_REFUNDED,
+    }
+)
+
+
+@transaction.atomic
+def record_ticket_event(
+    ticket: RepairTicket,
+    *,
+    kind: str,
+    payload: dict[str, Any],
+    customer_visible: bool = True,
+    by=None,
+) -> TicketEvent:
+    """Append an event another app owns (e.g. a payment) to the ticket's log, with the next
+    sequence number, published after commit like every other ticket event."""
+    if kind not in EXTERNAL_EVENT_KINDS:
+        raise ValidationError(
+            {"kind": f"Other apps may record only: {', '.join(sorted(EXTERNAL_EVENT_KINDS))}."}
+        )
+    locked = _lock(ticket)
+    locked.save(update_fields=["updated_at"])
+    return _record_event(locked, kind, payload, customer_visible=customer_visible, actor=_actor(by))

@@ -6,4 +6,7 @@ from rest_framework.authtoken.views import obtain_auth_token
 urlpatterns = [
     path("auth/token/", obtain_auth_token, name="api-token"),
     path("", include("repairs.api_urls")),
+    path("", include("notifications.api_urls")),
+    path("", include("payments.api_urls")),
+    path("", include("analytics.api_urls")),
 ]

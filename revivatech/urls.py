@@ -13,6 +13,9 @@ admin.site.index_title = "Repairs, customers and history"
 
 urlpatterns = [
     path("", include("repairs.urls")),
+    path("", include("notifications.urls")),
+    path("", include("payments.urls")),
+    path("", include("analytics.urls")),
     path("account/login/", auth_views.LoginView.as_view(), name="login"),
     path("account/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),

@@ -84,6 +84,20 @@ def live_asgi_url(transactional_db, settings):
         time.sleep(0.02)
     yield f"http://127.0.0.1:{port}"
     server.stop()
+    _close_server_thread_connections()
+
+
+def _close_server_thread_connections() -> None:
+    """The server answered from worker threads whose database connections outlive it; on
+    PostgreSQL they would keep the test database from being flushed and dropped."""
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
 
 
 @pytest.fixture

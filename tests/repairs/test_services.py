@@ -221,3 +221,18 @@ def test_update_ticket_assigns_only_technicians_and_records_changes(ticket, othe
     seq = ticket.last_event_seq
     services.update_ticket(ticket, priority="urgent")  # no change, no event
     assert TicketEvent.objects.filter(ticket=ticket).count() == seq
+
+
+def test_other_apps_record_payment_events_on_the_ticket_log(
+    ticket, django_capture_on_commit_callbacks, published
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        event = services.record_ticket_event(
+            ticket,
+            kind="ticket.payment_received",
+            payload={"amount": 8900, "currency": "GBP", "invoice_id": 1},
+        )
+    assert (event.seq, event.customer_visible) == (2, True)
+    assert [e.name for e in published] == ["ticket.payment_received"]
+    with pytest.raises(ValidationError, match="Other apps may record only"):
+        services.record_ticket_event(ticket, kind="ticket.status_changed", payload={})

@@ -1,0 +1,3 @@
+"""Pages and webhooks of the analytics app (included at the site root)."""
+
+urlpatterns: list = []

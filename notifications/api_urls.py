@@ -1,0 +1,3 @@
+"""The notifications app's part of /api/v1/ (included by revivatech/api_urls.py)."""
+
+urlpatterns: list = []

@@ -1,0 +1,6 @@
+"""Settings of the notifications app (from the environment, with embedded defaults)."""
+
+from ..env import env_bool, env_int, env_list, env_str  # noqa: F401
+
+#: Periodic Celery tasks of this app (merged into CELERY_BEAT_SCHEDULE).
+NOTIFICATIONS_BEAT_SCHEDULE: dict = {}
