@@ -17,3 +17,9 @@ class RepairsConfig(AppConfig):
 
         # Committed ticket events fan out to the WebSocket rooms.
         connect_broadcaster()
+
+        from revivatech import privacy
+
+        from .privacy import erase_customer_data, export_customer_data
+
+        privacy.register("repairs", export=export_customer_data, erase=erase_customer_data, erase_order=900)
