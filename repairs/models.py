@@ -234,11 +234,8 @@ class QualityCheck(models.Model):
         return f"{self.item}: {'passed' if self.passed else 'failed'}"
 
 
-class NotePriority(models.TextChoices):
-    LOW = "low", "Low"
-    NORMAL = "normal", "Normal"
-    HIGH = "high", "High"
-    URGENT = "urgent", "Urgent"
+#: Notes use the same scale as tickets.
+NotePriority = Priority
 
 
 class Note(models.Model):
