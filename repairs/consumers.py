@@ -25,7 +25,7 @@ from .realtime import (
     STAFF_GROUP,
     event_message,
     internal_group,
-    photo_url,
+    photo_urls,
     public_group,
     stats,
     stored_event_message,
@@ -207,10 +207,13 @@ class TicketConsumer(JsonSocket):
         return events, snapshot
 
     def _decorate(self, message: dict[str, Any]) -> dict[str, Any]:
-        photo_id = message["payload"].get("photo_id")
-        if message["kind"] == "ticket.photo_added" and photo_id:
-            url = photo_url(photo_id, tracking_token=self.access.tracking_token)
-            message["photo_url"] = message["thumbnail_url"] = url
+        payload = message["payload"]
+        if message["kind"] == "ticket.photo_added" and payload.get("photo_id"):
+            message.update(
+                photo_urls(
+                    payload["photo_id"], payload.get("width"), tracking_token=self.access.tracking_token
+                )
+            )
         return message
 
     async def ticket_event(self, envelope: dict[str, Any]) -> None:

@@ -203,9 +203,12 @@ class Photo(models.Model):
     """A photo of the device. Files are private: served only through an access-checked view."""
 
     ticket = models.ForeignKey(RepairTicket, on_delete=models.CASCADE, related_name="photos")
-    image = models.ImageField(upload_to=photo_upload_to, width_field="width", height_field="height")
+    image = models.ImageField(upload_to=photo_upload_to, help_text="The original upload, for staff only.")
+    #: Size of the normalised photo (upright, bounded), which the variants are cut from.
     width = models.PositiveIntegerField(null=True, blank=True, editable=False)
     height = models.PositiveIntegerField(null=True, blank=True, editable=False)
+    #: Rendered AVIF/WebP variants: [{"format", "width", "height", "name", "bytes"}].
+    variants = models.JSONField(default=list, blank=True, editable=False)
     category = models.CharField(max_length=12, choices=PhotoCategory.choices)
     caption = models.CharField(max_length=200, blank=True)
     visible_to_customer = models.BooleanField(default=True)

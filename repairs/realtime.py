@@ -20,6 +20,7 @@ from django.urls import reverse
 from revivatech.events import ALL_EVENTS, DomainEvent, subscribe
 
 from .models import EventKind, TicketEvent
+from .photos import planned_widths
 from .presenters import describe_event
 
 logger = logging.getLogger(__name__)
@@ -101,11 +102,20 @@ def stored_event_message(event: TicketEvent, reference: str, *, customer_view: b
     )
 
 
-def photo_url(photo_id: int, *, tracking_token: str | None) -> str:
-    """Where this connection may fetch a photo: via the tracking link, or the logged-in view."""
+def photo_urls(photo_id: int, width: int | None, *, tracking_token: str | None) -> dict[str, str]:
+    """Where this connection may fetch a photo's variants: a thumbnail and the full size, via
+    the tracking link or the logged-in view."""
+    widths = planned_widths(width)
     if tracking_token:
-        return reverse("track-photo", args=[tracking_token, photo_id])
-    return reverse("photo", args=[photo_id])
+
+        def url(w: int) -> str:
+            return reverse("track-photo-variant", args=[tracking_token, photo_id, w, "webp"])
+    else:
+
+        def url(w: int) -> str:
+            return reverse("photo-variant", args=[photo_id, w, "webp"])
+
+    return {"thumbnail_url": url(widths[0]), "photo_url": url(widths[-1])}
 
 
 # --- broadcasting ------------------------------------------------------------------------------

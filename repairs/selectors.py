@@ -94,3 +94,16 @@ def devices_visible_to(user) -> QuerySet[Device]:
             pk__in=RepairTicket.objects.filter(assigned_technician=user).values("device")
         )
     return Device.objects.none()
+
+
+def photo_visible_to(user, photo_id: int) -> Photo | None:
+    """A photo on a ticket the user can see; internal photos only for staff and the assigned
+    technician."""
+    found = (
+        Photo.objects.select_related("ticket")
+        .filter(pk=photo_id, ticket__in=tickets_visible_to(user))
+        .first()
+    )
+    if found is not None and not found.visible_to_customer and not user_can_manage_ticket(user, found.ticket):
+        return None
+    return found

@@ -7,6 +7,7 @@ changes a ticket's state: the admin, the API, pages and commands all call these 
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -16,10 +17,10 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from PIL import Image, UnidentifiedImageError
 
 from revivatech.events import DomainEvent, publish_on_commit
 
+from . import photos
 from .lifecycle import STATUS_PROGRESS, Status, allowed_transitions, can_transition
 from .models import (
     Customer,
@@ -38,6 +39,8 @@ from .models import (
     TicketEvent,
 )
 from .roles import ROLE_CUSTOMER, is_technician, role_of
+
+logger = logging.getLogger(__name__)
 
 MAX_QUOTE_MINOR_UNITS = 100_000_000  # a million in major units: far above any repair
 #: Statuses in which a quote may be sent or replaced.
@@ -415,33 +418,6 @@ def add_milestone(ticket: RepairTicket, *, title: str, percent: int, by=None) ->
     return milestone
 
 
-PHOTO_FORMATS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp", "GIF": "gif", "AVIF": "avif", "HEIF": "heic"}
-
-
-def validate_photo(image: UploadedFile) -> str:
-    """Refuse files that are too big or are not images Pillow can read; return the file suffix
-    of the format Pillow detected (the uploaded name's suffix is never trusted)."""
-    limit = settings.PHOTO_MAX_UPLOAD_BYTES
-    if image.size is not None and image.size > limit:
-        raise ValidationError(
-            {"image": f"The photo is {image.size // 1024} KB; the limit is {limit // 1024} KB."}
-        )
-    try:
-        image.seek(0)
-        with Image.open(image) as picture:
-            picture.verify()
-            detected = picture.format
-    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, SyntaxError, ValueError) as exc:
-        raise ValidationError({"image": "The file is not an image we can read (JPEG, PNG, WebP…)."}) from exc
-    finally:
-        image.seek(0)
-    if detected not in PHOTO_FORMATS:
-        raise ValidationError(
-            {"image": f"Upload a JPEG, PNG, WebP, GIF, AVIF or HEIC photo, not {detected}."}
-        )
-    return PHOTO_FORMATS[detected]
-
-
 @transaction.atomic
 def add_photo(
     ticket: RepairTicket,
@@ -454,11 +430,14 @@ def add_photo(
 ) -> Photo:
     if category not in PhotoCategory.values:
         raise ValidationError({"category": f"Choose one of: {', '.join(PhotoCategory.values)}."})
-    image.name = f"photo.{validate_photo(image)}"
+    checked = photos.check_upload(image, image.size)
+    image.name = f"photo.{checked.suffix}"  # the uploaded name is never trusted
     locked = _lock(ticket)
     photo = Photo.objects.create(
         ticket=locked,
         image=image,
+        width=checked.width,
+        height=checked.height,
         category=category,
         caption=(caption or "").strip()[:200],
         visible_to_customer=visible_to_customer,
@@ -478,7 +457,37 @@ def add_photo(
         customer_visible=visible_to_customer,
         actor=_actor(by),
     )
+    _enqueue_after_commit("repairs.render_photo_variants", photo.pk)
     return photo
+
+
+def render_photo_variants(photo: Photo) -> Photo:
+    """Render the photo's AVIF/WebP variants once (Celery does it after upload; a page that needs
+    them first does it on the spot). Safe to call twice: the row lock makes the second a no-op."""
+    with transaction.atomic():
+        locked = Photo.objects.select_for_update().get(pk=photo.pk)
+        if locked.variants:
+            return locked
+        base_name = locked.image.name.rsplit(".", 1)[0] + "-v"
+        with locked.image.open("rb") as original:
+            locked.variants = photos.render_variant_files(original, base_name)
+        locked.save(update_fields=["variants"])
+    return locked
+
+
+def _enqueue_after_commit(task_name: str, *args: Any) -> None:
+    """Queue a Celery task by name once the transaction commits. Work queued this way is always
+    recoverable from the database, so a broker outage is logged, not raised."""
+
+    def send() -> None:
+        from revivatech.celery import app
+
+        try:
+            app.tasks[task_name].apply_async(args=args)
+        except Exception:
+            logger.warning("could not queue %s%r; it will be done on demand", task_name, args, exc_info=True)
+
+    transaction.on_commit(send)
 
 
 @transaction.atomic

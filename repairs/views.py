@@ -6,6 +6,7 @@ Views stay thin: they validate input with a form, call one service or selector, 
 from __future__ import annotations
 
 import mimetypes
+from collections.abc import Callable
 from typing import Any
 
 import segno
@@ -13,6 +14,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ValidationError
+from django.core.files.storage import default_storage
 from django.core.paginator import Paginator
 from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
@@ -20,7 +22,7 @@ from django.urls import reverse
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_http_methods, require_POST
 
-from . import selectors, services
+from . import photos, selectors, services
 from .demo import DEMO_KINDS, fire_demo_update
 from .forms import BookingForm, QuoteDecisionForm
 from .lifecycle import Status
@@ -29,9 +31,8 @@ from .presenters import STATUS_SENTENCES, describe_event, format_money
 from .roles import ROLE_CUSTOMER, is_shop_staff, role_of
 
 ACCOUNT_TICKETS_PER_PAGE = 25
-PHOTO_CACHE_CONTROL = "private, max-age=300"
-#: Image types served inline; anything else is sent as an opaque download.
-INLINE_IMAGE_TYPES = {"image/jpeg", "image/png", "image/webp", "image/gif", "image/avif", "image/heic"}
+#: A variant's URL always serves the same bytes.
+PHOTO_CACHE_CONTROL = "private, max-age=31536000, immutable"
 
 
 # --- helpers -------------------------------------------------------------------------------------
@@ -111,11 +112,26 @@ def track(request: HttpRequest, token: str) -> HttpResponse:
         {"event": event, **describe_event(event.kind, event.payload)}
         for event in selectors.customer_timeline(ticket)
     ]
+
+    def variant_url(photo_id: int) -> Callable[[int, str], str]:
+        return lambda width, fmt: reverse("track-photo-variant", args=[token, photo_id, width, fmt])
+
     context = {
         "ticket": ticket,
         "timeline": timeline,
         "milestones": ticket.milestones.all(),
-        "photos": selectors.customer_photos(ticket),
+        "photos": [
+            {
+                "photo": photo,
+                **photos.picture_sources(
+                    photo,
+                    lambda width, fmt, pk=photo.pk: reverse(
+                        "track-photo-variant", args=[token, pk, width, fmt]
+                    ),
+                ),
+            }
+            for photo in selectors.customer_photos(ticket)
+        ],
         "quality_checks": ticket.quality_checks.all(),
         "notes": selectors.customer_notes(ticket),
         "status_sentence": STATUS_SENTENCES.get(ticket.status, ""),
@@ -166,46 +182,56 @@ def receipt(request: HttpRequest, token: str) -> HttpResponse:
     return render(request, "repairs/receipt.html", {"ticket": ticket, "qr_svg": mark_safe(qr_svg)})  # noqa: S308
 
 
-def _photo_response(request: HttpRequest, photo: Photo | None) -> HttpResponse:
-    """The photo's file, privately cacheable; the 404 page if there is no photo or no file."""
-    if photo is None:
+def _variant_response(request: HttpRequest, photo: Photo | None, width: int | None, fmt: str) -> HttpResponse:
+    """A normalised AVIF/WebP variant of the photo (rendered on the spot if Celery has not yet);
+    never the original, which may carry EXIF location data."""
+    if photo is None or fmt not in photos.VARIANT_FORMATS:
+        return not_found(request)
+    if not photo.variants:
+        try:
+            photo = services.render_photo_variants(photo)
+        except (FileNotFoundError, OSError, ValueError):
+            return not_found(request)
+    variant = photos.find_variant(photo.variants, width, fmt)
+    if variant is None:
         return not_found(request)
     try:
-        file = photo.image.open("rb")
-    except (FileNotFoundError, ValueError):
+        with default_storage.open(variant["name"], "rb") as file:
+            content = file.read()
+    except (FileNotFoundError, OSError):
         return not_found(request)
-    content_type, _ = mimetypes.guess_type(photo.image.name)
-    inline = content_type in INLINE_IMAGE_TYPES
-    response = FileResponse(
-        file,
-        content_type=content_type if inline else "application/octet-stream",
-        as_attachment=not inline,
-    )
+    response = HttpResponse(content, content_type=photos.CONTENT_TYPES[fmt])
     response["Cache-Control"] = PHOTO_CACHE_CONTROL
     return response
 
 
-def tracked_photo(request: HttpRequest, token: str, photo_id: int) -> HttpResponse:
+def tracked_photo(
+    request: HttpRequest, token: str, photo_id: int, width: int | None = None, fmt: str = "webp"
+) -> HttpResponse:
     ticket = selectors.ticket_by_tracking_token(token)
     found = selectors.customer_photos(ticket).filter(pk=photo_id).first() if ticket else None
-    return _photo_response(request, found)
+    return _variant_response(request, found, width, fmt)
 
 
 @login_required
-def photo(request: HttpRequest, photo_id: int) -> HttpResponse:
-    found = (
-        Photo.objects.select_related("ticket")
-        .filter(pk=photo_id, ticket__in=selectors.tickets_visible_to(request.user))
-        .first()
-    )
-    internal_and_not_shop = (
-        found is not None
-        and not found.visible_to_customer
-        and not selectors.user_can_manage_ticket(request.user, found.ticket)
-    )
-    if internal_and_not_shop:  # internal photos are for staff and the assigned technician
-        found = None
-    return _photo_response(request, found)
+def photo(request: HttpRequest, photo_id: int, width: int | None = None, fmt: str = "webp") -> HttpResponse:
+    return _variant_response(request, selectors.photo_visible_to(request.user, photo_id), width, fmt)
+
+
+@login_required
+def photo_original(request: HttpRequest, photo_id: int) -> HttpResponse:
+    """The untouched upload, for staff and the assigned technician only."""
+    found = selectors.photo_visible_to(request.user, photo_id)
+    if found is None or not selectors.user_can_manage_ticket(request.user, found.ticket):
+        return not_found(request)
+    try:
+        file = found.image.open("rb")
+    except (FileNotFoundError, ValueError):
+        return not_found(request)
+    content_type, _ = mimetypes.guess_type(found.image.name)
+    response = FileResponse(file, content_type=content_type or "application/octet-stream", as_attachment=True)
+    response["Cache-Control"] = "private, no-store"
+    return response
 
 
 @login_required

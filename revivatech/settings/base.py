@@ -155,6 +155,8 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
+# Publishing must not hang a request when the broker is down: the database keeps the work.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2}
 
 # --- Auth ---
 AUTH_PASSWORD_VALIDATORS = [
@@ -194,6 +196,10 @@ WHITENOISE_USE_FINDERS = DEBUG
 WHITENOISE_AUTOREFRESH = DEBUG
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 PHOTO_MAX_UPLOAD_BYTES = env_int("PHOTO_MAX_UPLOAD_BYTES", 15 * 1024 * 1024)
+#: More pixels than this is refused as a decompression bomb (a 48 MP phone photo passes).
+PHOTO_MAX_PIXELS = env_int("PHOTO_MAX_PIXELS", 50_000_000)
+#: Longest side of the normalised photo customers see (the original is kept privately).
+PHOTO_MAX_DIMENSION = env_int("PHOTO_MAX_DIMENSION", 2048)
 
 # --- REST API ---
 REST_FRAMEWORK = {
