@@ -528,7 +528,7 @@ def test_photo_refused_by_the_service_shows_the_limit(client, technician, ticket
     data.update({"photos-0-upload": image_file("big.png", size=(400, 400)), "photos-0-category": "intake"})
     response = client.post(url, data)
     assert response.status_code == 200
-    assert "the limit is 0 KB" in inline_formset(response, "photos").errors[0]["upload"][0]
+    assert "the limit is 100 bytes" in inline_formset(response, "photos").errors[0]["upload"][0]
     assert not Photo.objects.exists()
     assert event_kinds(ticket) == [EventKind.BOOKED]
 
