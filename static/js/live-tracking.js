@@ -29,6 +29,10 @@ export class LiveTicket {
   start() {
     window.addEventListener("online", () => this.reconnectNow());
     window.addEventListener("offline", () => this.setState("offline"));
+    if (navigator.onLine === false) {
+      this.setState("offline"); // e.g. the page came from the service worker's cache
+      return;
+    }
     this.connect();
   }
 
@@ -220,6 +224,23 @@ const KIND_HANDLERS = {
   },
 };
 
+function showOfflineBanner(root, offline) {
+  let banner = document.getElementById("offline-banner");
+  if (!offline) {
+    if (banner) banner.hidden = true;
+    return;
+  }
+  if (!banner) {
+    banner = element("p", "offline-banner");
+    banner.id = "offline-banner";
+    banner.setAttribute("role", "status");
+    root.prepend(banner);
+  }
+  const updated = root.dataset.updatedAt ? formatTime(root.dataset.updatedAt, root.dataset.timeZone || undefined) : "";
+  banner.textContent = `You are offline. This is the last known status of your repair${updated ? `, last updated ${updated}` : ""}.`;
+  banner.hidden = false;
+}
+
 function indicator(root) {
   let badge = document.getElementById("live-indicator");
   if (!badge) {
@@ -245,8 +266,10 @@ export function startTrackingPage(root = document.getElementById("ticket")) {
       badge.dataset.state = state;
       badge.textContent = STATE_TEXT[state] || state;
       root.dataset.connection = state;
+      showOfflineBanner(root, state === "offline");
     },
     onEvent(message) {
+      root.dataset.updatedAt = message.occurred_at;
       applyTicketState(root, message.payload.ticket);
       appendTimeline(message, timeZone);
       const handler = KIND_HANDLERS[message.kind];

@@ -1,0 +1,72 @@
+/* RevivaTech service worker (rendered by revivatech/pwa.py). */
+const CONFIG = {{ config_json|safe }};
+const SHELL_CACHE = `shell-${CONFIG.version}`;
+const STATIC_CACHE = "static-v1"; // hashed URLs never change content: kept across versions
+const PAGES_CACHE = "tracking-pages-v1";
+const PASS_THROUGH = ["/admin/", "/api/", "/ws/", "/webhooks/", "/account/login/", "/account/logout/"];
+const TRACKING_PAGE = /^\/track\/[^/]+\/$/;
+const TRACKING_PHOTO = /^\/track\/[^/]+\/photos\/\d+\/\d+\.(avif|webp)$/;
+
+self.addEventListener("install", (event) => {
+  event.waitUntil(
+    caches.open(SHELL_CACHE).then((cache) => cache.addAll(CONFIG.shell)).then(() => self.skipWaiting()),
+  );
+});
+
+self.addEventListener("activate", (event) => {
+  event.waitUntil(
+    caches
+      .keys()
+      .then((keys) => Promise.all(keys.filter((k) => k.startsWith("shell-") && k !== SHELL_CACHE).map((k) => caches.delete(k))))
+      .then(() => self.clients.claim()),
+  );
+});
+
+async function networkFirst(request, cacheName) {
+  const cache = await caches.open(cacheName);
+  try {
+    const response = await fetch(request);
+    if (response.ok) cache.put(request, response.clone());
+    return response;
+  } catch (error) {
+    const cached = await cache.match(request);
+    if (cached) return cached;
+    throw error;
+  }
+}
+
+async function cacheFirst(request, cacheName) {
+  const cached = await caches.match(request);
+  if (cached) return cached;
+  const response = await fetch(request);
+  if (response.ok) (await caches.open(cacheName)).put(request, response.clone());
+  return response;
+}
+
+async function offlinePage() {
+  return (await caches.match(CONFIG.offline)) || new Response("You are offline.", { status: 503 });
+}
+
+self.addEventListener("fetch", (event) => {
+  const request = event.request;
+  const url = new URL(request.url);
+  if (request.method !== "GET" || url.origin !== self.location.origin) return;
+  if (PASS_THROUGH.some((prefix) => url.pathname.startsWith(prefix))) return;
+
+  if (request.mode === "navigate") {
+    if (TRACKING_PAGE.test(url.pathname)) {
+      // The last known status of a repair stays readable offline.
+      event.respondWith(networkFirst(request, PAGES_CACHE).catch(offlinePage));
+    } else {
+      event.respondWith(fetch(request).catch(offlinePage));
+    }
+    return;
+  }
+  if (url.pathname.startsWith(CONFIG.staticPrefix)) {
+    event.respondWith(CONFIG.staticNetworkFirst ? networkFirst(request, STATIC_CACHE) : cacheFirst(request, STATIC_CACHE));
+    return;
+  }
+  if (TRACKING_PHOTO.test(url.pathname)) {
+    event.respondWith(cacheFirst(request, PAGES_CACHE));
+  }
+});
