@@ -66,3 +66,10 @@ clean:
 ## bench-realtime: WebSocket delivery latency at N = 100, 500, 2000 (needs PostgreSQL + Redis on 127.0.0.1)
 bench-realtime: install-dev
 	$(PY) benchmarks/realtime_latency.py $(BENCH_ARGS)
+
+## bench-lighthouse: Core Web Vitals budget (Lighthouse 12 on Debian's Chromium, loopback only)
+benchmarks/lighthouse/node_modules/.bin/lighthouse: benchmarks/lighthouse/package.json
+	cd benchmarks/lighthouse && npm install --no-audit --no-fund --no-package-lock
+
+bench-lighthouse: install-dev benchmarks/lighthouse/node_modules/.bin/lighthouse
+	$(PY) benchmarks/lighthouse_budget.py
