@@ -33,7 +33,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
-from . import services
+from . import photos, services
 from .lifecycle import Status, allowed_transitions
 from .models import (
     Customer,
@@ -388,6 +388,9 @@ class PhotoInline(AppendOnlyInline):
     readonly_fields = ("thumbnail", "taken_by", "created_at")
     error_aliases: ClassVar[dict[str, str]] = {"image": "upload"}
 
+    class Media:
+        css: ClassVar[dict[str, list[str]]] = {"all": ["css/admin-repairs.css"]}
+
     class PhotoForm(forms.ModelForm):
         # Not the model's ``image`` field: its read-only display would link to MEDIA_URL, which
         # is never served (photos are private). Existing rows show ``upload`` below instead.
@@ -403,13 +406,14 @@ class PhotoInline(AppendOnlyInline):
     def thumbnail(self, photo: Photo) -> str:
         if photo.pk is None:
             return "—"
-        url = reverse("photo", args=[photo.pk])
+        small = photos.planned_widths(photo.width)[0]
         return format_html(
-            '<a href="{}" target="_blank" rel="noopener"><img src="{}" alt="{}" '
-            'style="max-width:120px;max-height:90px;object-fit:contain"></a>',
-            url,
-            url,
+            '<a href="{}" target="_blank" rel="noopener"><img class="rt-thumb" src="{}" alt="{}"></a>'
+            ' <a href="{}">original</a>',
+            reverse("photo", args=[photo.pk]),
+            reverse("photo-variant", args=[photo.pk, small, "webp"]),
             photo.caption or str(photo),
+            reverse("photo-original", args=[photo.pk]),
         )
 
     @admin.display(description="Image")

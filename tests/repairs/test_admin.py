@@ -479,7 +479,9 @@ def test_note_milestone_quality_check_and_photo_are_added_through_the_services(c
 
     # The change page now shows the photo through the access-checked photo view.
     content = client.get(url).content.decode()
-    assert f'src="{reverse("photo", args=[photo.pk])}"' in content
+    thumbnail = reverse("photo-variant", args=[photo.pk, photo.width if photo.width < 320 else 320, "webp"])
+    assert f'src="{thumbnail}"' in content
+    assert reverse("photo-original", args=[photo.pk]) in content
     assert photo.image.url not in content
 
 
