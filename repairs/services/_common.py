@@ -1,0 +1,104 @@
+"""Shared plumbing of the repair services: row locks, the event log, small validators."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from revivatech.events import DomainEvent, publish_on_commit
+
+from ..lifecycle import Status
+from ..models import (
+    RepairTicket,
+    TicketEvent,
+)
+
+logger = logging.getLogger(__name__)
+
+
+class TransitionError(ValidationError):
+    """A status change the lifecycle does not allow."""
+
+
+def _lock(ticket: RepairTicket) -> RepairTicket:
+    """Re-read the ticket with a row lock, so status checks and sequence numbers never race."""
+    return RepairTicket.objects.select_for_update().select_related("customer", "device").get(pk=ticket.pk)
+
+
+def _status_snapshot(ticket: RepairTicket) -> dict[str, Any]:
+    return {
+        "status": ticket.status,
+        "status_label": Status(ticket.status).label,
+        "progress_percent": ticket.progress_percent,
+    }
+
+
+def _record_event(
+    ticket: RepairTicket,
+    kind: str,
+    payload: dict[str, Any],
+    *,
+    customer_visible: bool,
+    actor=None,
+    previous_technician_id: int | None = None,
+) -> TicketEvent:
+    """Append the ticket's next event and publish it after commit. Call with the row locked."""
+    ticket.last_event_seq += 1
+    RepairTicket.objects.filter(pk=ticket.pk).update(last_event_seq=ticket.last_event_seq)
+    full_payload = {**payload, "ticket": _status_snapshot(ticket)}
+    event = TicketEvent.objects.create(
+        ticket=ticket,
+        seq=ticket.last_event_seq,
+        kind=kind,
+        payload=full_payload,
+        customer_visible=customer_visible,
+        actor=actor if actor is not None and actor.is_authenticated else None,
+    )
+    publish_on_commit(
+        DomainEvent(
+            name=kind,
+            ticket_id=ticket.pk,
+            ticket_reference=ticket.reference,
+            seq=event.seq,
+            occurred_at=event.created_at,
+            payload=full_payload,
+            customer_visible=customer_visible,
+            actor_id=event.actor_id,
+            context={
+                "assigned_technician_id": ticket.assigned_technician_id,
+                "previous_technician_id": previous_technician_id,
+            },
+        )
+    )
+    return event
+
+
+def _actor(by):
+    return by if by is not None and getattr(by, "is_authenticated", False) else None
+
+
+def _require_text(value: str, field: str, max_length: int | None = None) -> str:
+    value = (value or "").strip()
+    if not value:
+        raise ValidationError({field: "This field is required."})
+    if max_length and len(value) > max_length:
+        raise ValidationError({field: f"Ensure this field has at most {max_length} characters."})
+    return value
+
+
+def _enqueue_after_commit(task_name: str, *args: Any) -> None:
+    """Queue a Celery task by name once the transaction commits. Work queued this way is always
+    recoverable from the database, so a broker outage is logged, not raised."""
+
+    def send() -> None:
+        from revivatech.celery import app
+
+        try:
+            app.tasks[task_name].apply_async(args=args)
+        except Exception:
+            logger.warning("could not queue %s%r; it will be done on demand", task_name, args, exc_info=True)
+
+    transaction.on_commit(send)

@@ -1,0 +1,181 @@
+"""Booking and a ticket's working details."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+
+from ..models import (
+    Customer,
+    Device,
+    EventKind,
+    Priority,
+    RepairTicket,
+)
+from ..roles import ROLE_CUSTOMER, is_technician, role_of
+from ._common import _actor, _lock, _record_event, _require_text
+
+
+@dataclass(frozen=True)
+class CustomerDetails:
+    name: str
+    email: str
+    phone: str = ""
+    preferred_contact: str = "email"
+
+
+@dataclass(frozen=True)
+class DeviceDetails:
+    kind: str
+    brand: str
+    model: str
+    serial_number: str = ""
+    condition_on_intake: str = ""
+    accessories: str = ""
+
+
+# --- booking and ticket details ----------------------------------------------------------------
+
+
+def _customer_for_booking(details: CustomerDetails, user) -> Customer:
+    # Staff and technicians booking at the counter book for a walk-in, never for themselves.
+    if user is not None and role_of(user) == ROLE_CUSTOMER:
+        customer = Customer.objects.filter(user=user).first()
+        if customer:
+            return customer
+        return _create_customer(details, user=user)
+    # Anonymous bookings reuse an existing login-less customer with the same email.
+    existing = Customer.objects.filter(email__iexact=details.email, user__isnull=True).order_by("pk").first()
+    if existing:
+        changed = False
+        for field in ("name", "phone", "preferred_contact"):
+            value = getattr(details, field)
+            if value and getattr(existing, field) != value:
+                setattr(existing, field, value)
+                changed = True
+        if changed:
+            existing.save(update_fields=["name", "phone", "preferred_contact"])
+        return existing
+    return _create_customer(details)
+
+
+def _create_customer(details: CustomerDetails, user=None) -> Customer:
+    customer = Customer(user=user, **details.__dict__)
+    customer.full_clean(exclude=["user"])
+    customer.save()
+    return customer
+
+
+def book_repair(
+    *,
+    customer: CustomerDetails,
+    device: DeviceDetails,
+    problem: str,
+    user=None,
+) -> RepairTicket:
+    """A customer books a repair: creates (or reuses) the customer, the device and the ticket."""
+    problem = _require_text(problem, "problem_description")
+    with transaction.atomic():
+        customer_obj = _customer_for_booking(customer, user)
+        device_obj = Device(customer=customer_obj, **device.__dict__)
+        device_obj.full_clean()
+        device_obj.save()
+        return create_ticket(customer=customer_obj, device=device_obj, problem=problem, by=user)
+
+
+@transaction.atomic
+def create_ticket(
+    *,
+    customer: Customer,
+    device: Device,
+    problem: str,
+    by=None,
+    priority: str = Priority.NORMAL,
+    due_date: date | None = None,
+    assigned_technician=None,
+) -> RepairTicket:
+    """Open a ticket for a device already on file (booking page, admin, commands)."""
+    if device.customer_id != customer.pk:
+        raise ValidationError({"device": "This device belongs to another customer."})
+    if assigned_technician is not None and not is_technician(assigned_technician):
+        raise ValidationError(
+            {"assigned_technician": "Only members of the Technicians group can be assigned."}
+        )
+    problem = _require_text(problem, "problem_description")
+    for attempt in range(5):
+        try:
+            with transaction.atomic():  # a savepoint, so a collision can be retried
+                ticket = RepairTicket.objects.create(
+                    customer=customer,
+                    device=device,
+                    problem_description=problem,
+                    priority=priority,
+                    due_date=due_date,
+                    assigned_technician=assigned_technician,
+                    quote_currency=settings.SHOP_CURRENCY,
+                )
+                break
+        except IntegrityError:  # a reference collision: draw again
+            if attempt == 4:
+                raise
+    _record_event(
+        ticket,
+        EventKind.BOOKED,
+        {"reference": ticket.reference, "device": str(device)},
+        customer_visible=True,
+        actor=_actor(by),
+    )
+    return ticket
+
+
+_EDITABLE_FIELDS = ("problem_description", "assigned_technician", "priority", "due_date")
+
+
+@transaction.atomic
+def update_ticket(ticket: RepairTicket, *, by=None, **changes: Any) -> RepairTicket:
+    """Change a ticket's working details (assignment, priority, due date, problem text)."""
+    unknown = set(changes) - set(_EDITABLE_FIELDS)
+    if unknown:
+        raise ValidationError({field: "This field cannot be changed here." for field in sorted(unknown)})
+    locked = _lock(ticket)
+    previous_technician_id = locked.assigned_technician_id
+    technician = changes.get("assigned_technician", locked.assigned_technician)
+    if technician is not None and not is_technician(technician):
+        raise ValidationError(
+            {"assigned_technician": "Only members of the Technicians group can be assigned."}
+        )
+    if "priority" in changes and changes["priority"] not in Priority.values:
+        raise ValidationError({"priority": f"Choose one of: {', '.join(Priority.values)}."})
+    if "problem_description" in changes:
+        changes["problem_description"] = _require_text(changes["problem_description"], "problem_description")
+    diff: dict[str, list[Any]] = {}
+    for field, value in changes.items():
+        old = getattr(locked, field)
+        if old != value:
+            diff[field] = [_plain(old), _plain(value)]
+            setattr(locked, field, value)
+    if not diff:
+        return locked
+    locked.save(update_fields=[*changes.keys(), "updated_at"])
+    _record_event(
+        locked,
+        EventKind.DETAILS_UPDATED,
+        {"changes": diff},
+        customer_visible=False,
+        actor=_actor(by),
+        previous_technician_id=previous_technician_id,
+    )
+    return locked
+
+
+def _plain(value: Any) -> Any:
+    if hasattr(value, "pk"):
+        return str(value)
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    return value
