@@ -253,6 +253,8 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    # The Stripe SDK logs every request at INFO.
+    "loggers": {"stripe": {"level": "WARNING"}},
 }
 
 #: Periodic tasks of the project itself (each app adds its own in its settings module).
