@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from tests.browser.conftest import CHROMIUM, browser, live_asgi_url  # noqa: F401  (fixtures)
+from tests.browser_support import CHROMIUM
 from tests.fakes import paypal as paypal_fake_module
 from tests.fakes import stripe as stripe_fake_module
 from tests.payments.factories import issued_invoice, ready_ticket

@@ -1,5 +1,9 @@
 """Real-browser tests: the ASGI app served by uvicorn on 127.0.0.1, driven by Debian's Chromium
-through Playwright (never Playwright's own browser download)."""
+through Playwright (never Playwright's own browser download).
+
+Loaded as a pytest plugin (``-p tests.browser_support`` in pyproject.toml), so every test module
+can use the ``live_asgi_url`` and ``browser`` fixtures; tests marked ``browser`` are skipped
+locally when Chromium is missing and run (failing loudly) in CI."""
 
 from __future__ import annotations
 
