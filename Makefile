@@ -74,3 +74,7 @@ benchmarks/lighthouse/node_modules/.bin/lighthouse: benchmarks/lighthouse/packag
 
 bench-lighthouse: install-dev benchmarks/lighthouse/node_modules/.bin/lighthouse
 	$(PY) benchmarks/lighthouse_budget.py
+
+## bench-analytics: event ingestion throughput against a naive one-insert-per-request view (PostgreSQL + Redis)
+bench-analytics: install-dev
+	$(PY) benchmarks/analytics_ingest.py $(BENCH_ARGS)

@@ -107,3 +107,8 @@ def photo_visible_to(user, photo_id: int) -> Photo | None:
     if found is not None and not found.visible_to_customer and not user_can_manage_ticket(user, found.ticket):
         return None
     return found
+
+
+def customer_id_for_ticket(ticket_id: int) -> int | None:
+    """The id of a ticket's customer (for apps that react to ticket events)."""
+    return RepairTicket.objects.filter(pk=ticket_id).values_list("customer_id", flat=True).first()

@@ -11,14 +11,16 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
+from analytics.asgi import with_event_ingestion  # noqa: E402
 from revivatech.routing import websocket_urlpatterns  # noqa: E402
 
 
 def build_application(http_app=None) -> ProtocolTypeRouter:
-    """HTTP to Django; WebSockets (same-origin only, with the session's user) to the consumers."""
+    """HTTP to Django (event beacons through a lean route in front of it); WebSockets
+    (same-origin only, with the session's user) to the consumers."""
     return ProtocolTypeRouter(
         {
-            "http": http_app or django_asgi_app,
+            "http": with_event_ingestion(http_app or django_asgi_app),
             "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
         }
     )

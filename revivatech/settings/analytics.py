@@ -1,6 +1,83 @@
-"""Settings of the analytics app (from the environment, with embedded defaults)."""
+"""Settings of the analytics app (from the environment, with embedded defaults).
 
-from ..env import env_bool, env_int, env_list, env_str  # noqa: F401
+docs/README-analytics.md lists every variable. Nothing here is a secret: the visitor-hash salts are
+random values kept in the database and rotated daily, never configured.
+"""
+
+from celery.schedules import crontab
+
+from ..env import env_bool, env_int, env_list, env_str
+
+#: Master switch for the tracker on customer pages (ingestion keeps answering either way).
+ANALYTICS_ENABLED = env_bool("ANALYTICS_ENABLED", default=True)
+
+# --- Where events go -----------------------------------------------------------------------------
+#: ``direct``: each request stores its batch (the embedded default, SQLite or PostgreSQL);
+#: ``redis``: requests append their batch to a Redis stream and a Celery beat task flushes it into
+#: the database in large batches; ``auto``: ``redis`` when REDIS_URL is set, else ``direct``.
+ANALYTICS_BUFFER = env_str("ANALYTICS_BUFFER", "auto")
+ANALYTICS_REDIS_URL = env_str("ANALYTICS_REDIS_URL", env_str("REDIS_URL"))
+ANALYTICS_STREAM_KEY = env_str(
+    "ANALYTICS_STREAM_KEY", env_str("CACHE_KEY_PREFIX", "revivatech") + ":analytics:events"
+)
+#: How often the beat task drains the stream, and how many events go into one database transaction.
+ANALYTICS_FLUSH_INTERVAL_SECONDS = env_int("ANALYTICS_FLUSH_INTERVAL_SECONDS", 5)
+ANALYTICS_FLUSH_MAX_EVENTS = env_int("ANALYTICS_FLUSH_MAX_EVENTS", 20_000)
+
+# --- Ingestion limits ------------------------------------------------------------------------------
+ANALYTICS_MAX_BODY_BYTES = env_int("ANALYTICS_MAX_BODY_BYTES", 64 * 1024)
+ANALYTICS_MAX_BATCH_EVENTS = env_int("ANALYTICS_MAX_BATCH_EVENTS", 100)
+#: Events older than this (by the client's clock, corrected for its skew) are refused.
+ANALYTICS_MAX_EVENT_AGE_HOURS = env_int("ANALYTICS_MAX_EVENT_AGE_HOURS", 24)
+#: Requests per minute to POST /api/v1/events/ per client IP (hashed) and per visitor; 0 = no limit.
+ANALYTICS_RATE_LIMIT_IP_PER_MINUTE = env_int("ANALYTICS_RATE_LIMIT_IP_PER_MINUTE", 300)
+ANALYTICS_RATE_LIMIT_VISITOR_PER_MINUTE = env_int("ANALYTICS_RATE_LIMIT_VISITOR_PER_MINUTE", 120)
+
+# --- Client IP and country -------------------------------------------------------------------------
+#: Proxies (IP addresses or CIDR networks) whose X-Forwarded-For is believed. Empty: REMOTE_ADDR only.
+ANALYTICS_TRUSTED_PROXIES = env_list("ANALYTICS_TRUSTED_PROXIES", [])
+#: Path to a MaxMind GeoIP2/GeoLite2 Country or City database (.mmdb). Empty: no GeoIP lookups.
+ANALYTICS_GEOIP_DATABASE = env_str("ANALYTICS_GEOIP_DATABASE", "")
+#: A request header set by a trusted proxy with the visitor's ISO country, in Django's META form
+#: (``HTTP_CF_IPCOUNTRY``) or as sent (``CF-IPCountry``). Empty: never read.
+ANALYTICS_COUNTRY_HEADER = env_str("ANALYTICS_COUNTRY_HEADER", "")
+
+# --- Identity, consent and sessions ------------------------------------------------------------------
+#: The site name mixed into the anonymous visitor hash (default: the host of SITE_URL).
+ANALYTICS_SITE = env_str("ANALYTICS_SITE", "")
+#: Version of the consent text; raising it asks everyone again.
+ANALYTICS_CONSENT_VERSION = env_str("ANALYTICS_CONSENT_VERSION", "1")
+ANALYTICS_CONSENT_COOKIE = env_str("ANALYTICS_CONSENT_COOKIE", "rt_consent")
+ANALYTICS_DEVICE_COOKIE = env_str("ANALYTICS_DEVICE_COOKIE", "rt_did")
+ANALYTICS_COOKIE_MAX_AGE_DAYS = env_int("ANALYTICS_COOKIE_MAX_AGE_DAYS", 365)
+ANALYTICS_SESSION_TIMEOUT_MINUTES = env_int("ANALYTICS_SESSION_TIMEOUT_MINUTES", 30)
+ANALYTICS_SESSION_MAX_HOURS = env_int("ANALYTICS_SESSION_MAX_HOURS", 24)
+#: Pages kept per session for journeys (consecutive repeats collapsed).
+ANALYTICS_JOURNEY_MAX_PAGES = env_int("ANALYTICS_JOURNEY_MAX_PAGES", 50)
+
+# --- Tracker ------------------------------------------------------------------------------------------
+#: Path prefixes where the tracker is never loaded (staff and machine pages).
+ANALYTICS_EXCLUDED_PATHS = env_list("ANALYTICS_EXCLUDED_PATHS", ["/admin/", "/api/", "/demo/"])
+
+# --- Storage ------------------------------------------------------------------------------------------
+#: Monthly event partitions (PostgreSQL) older than this many months are dropped; 0 keeps everything.
+ANALYTICS_EVENT_RETENTION_MONTHS = env_int("ANALYTICS_EVENT_RETENTION_MONTHS", 13)
+#: Longest date range a funnel or journey query may cover.
+ANALYTICS_MAX_REPORT_DAYS = env_int("ANALYTICS_MAX_REPORT_DAYS", 366)
 
 #: Periodic Celery tasks of this app (merged into CELERY_BEAT_SCHEDULE).
-ANALYTICS_BEAT_SCHEDULE: dict = {}
+ANALYTICS_BEAT_SCHEDULE: dict = {
+    "analytics-flush-events": {
+        "task": "analytics.tasks.flush_events",
+        "schedule": float(max(1, ANALYTICS_FLUSH_INTERVAL_SECONDS)),
+        "options": {"expires": max(1, ANALYTICS_FLUSH_INTERVAL_SECONDS) * 2},
+    },
+    "analytics-rotate-salts": {
+        "task": "analytics.tasks.rotate_salts",
+        "schedule": crontab(minute=0, hour=0),  # UTC midnight (CELERY_TIMEZONE)
+    },
+    "analytics-maintain-storage": {
+        "task": "analytics.tasks.maintain_storage",
+        "schedule": crontab(minute=15, hour=0),
+    },
+}

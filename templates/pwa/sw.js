@@ -47,6 +47,14 @@ async function offlinePage() {
   return (await caches.match(CONFIG.offline)) || new Response("You are offline.", { status: 503 });
 }
 
+// Analytics beacons sent as a page unloads are relayed here: the worker outlives the page.
+self.addEventListener("message", (event) => {
+  const data = event.data || {};
+  if (data.type === "rt-analytics" && data.url === "/api/v1/events/") {
+    event.waitUntil(fetch(data.url, { method: "POST", body: data.body, keepalive: true, credentials: "same-origin" }));
+  }
+});
+
 self.addEventListener("fetch", (event) => {
   const request = event.request;
   const url = new URL(request.url);

@@ -1,0 +1,33 @@
+"""manage.py analytics_flush [--follow]: store the events waiting in the Redis stream now."""
+
+from __future__ import annotations
+
+import time
+
+from django.core.management.base import BaseCommand
+
+from analytics.services import buffer
+
+
+class Command(BaseCommand):
+    help = "Store buffered analytics events (Redis mode). --follow keeps flushing, as a dedicated worker."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--follow", action="store_true", help="Keep flushing until interrupted.")
+        parser.add_argument(
+            "--idle", type=float, default=0.5, help="Seconds to wait when the stream is empty."
+        )
+
+    def handle(self, *args, follow: bool = False, idle: float = 0.5, **options):
+        if buffer.mode() != "redis":
+            self.stdout.write("Direct mode (no Redis buffer): events are stored as they arrive.")
+            return
+        total = 0
+        while True:
+            result = buffer.flush_events(max_seconds=5)
+            total += result.events
+            if not follow:
+                break
+            if not result.events:
+                time.sleep(idle)
+        self.stdout.write(f"Stored {total} events.")

@@ -1,0 +1,107 @@
+"""Where ingested batches wait before they are stored.
+
+* ``direct`` (the embedded default): the request stores its batch at once.
+* ``redis``: the request appends one entry to a Redis stream (one ``XADD``, well under a
+  millisecond); :func:`flush_events` (a Celery beat task every few seconds, or a test) reads the
+  stream from the position saved in :class:`IngestCursor`, stores thousands of events per
+  transaction, and saves the new position *in the same transaction*, so a crash at any point
+  neither loses nor duplicates a batch. Flushers serialise on the cursor row.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+
+from ..models import IngestCursor
+from .storage import StoreResult, store_batches
+
+logger = logging.getLogger(__name__)
+
+CURSOR_NAME = "events"
+#: Upper bound of the stream when no flusher runs (about 5 M events); older entries are dropped.
+STREAM_MAX_ENTRIES = 100_000
+_clients: dict[str, Any] = {}
+
+
+def mode() -> str:
+    configured = settings.ANALYTICS_BUFFER
+    if configured == "auto":
+        return "redis" if settings.ANALYTICS_REDIS_URL else "direct"
+    if configured not in ("redis", "direct"):
+        raise ValueError(f"ANALYTICS_BUFFER must be auto, redis or direct, not {configured!r}")
+    return configured
+
+
+def redis_client():
+    url = settings.ANALYTICS_REDIS_URL
+    if url not in _clients:
+        import redis
+
+        _clients[url] = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=2)
+    return _clients[url]
+
+
+def enqueue(batch: dict[str, Any]) -> None:
+    """Hand one batch over for storage. If Redis cannot take it, it is stored at once instead."""
+    if mode() == "direct":
+        store_batches([batch])
+        return
+    import redis
+
+    try:
+        redis_client().xadd(
+            settings.ANALYTICS_STREAM_KEY,
+            {"b": json.dumps(batch, separators=(",", ":"))},
+            maxlen=STREAM_MAX_ENTRIES,
+            approximate=True,
+        )
+    except redis.RedisError as exc:
+        logger.warning("analytics: Redis unavailable (%s); storing the batch directly", exc)
+        store_batches([batch])
+
+
+def pending_batches() -> int:
+    """Batches waiting in the stream (0 in direct mode)."""
+    if mode() != "redis":
+        return 0
+    return int(redis_client().xlen(settings.ANALYTICS_STREAM_KEY))
+
+
+def flush_events(*, max_seconds: float | None = None) -> StoreResult:
+    """Store what waits in the Redis stream, in transactions of about ANALYTICS_FLUSH_MAX_EVENTS
+    events, until it is empty or ``max_seconds`` have passed. A no-op in direct mode."""
+    total = StoreResult()
+    if mode() != "redis":
+        return total
+    client = redis_client()
+    key = settings.ANALYTICS_STREAM_KEY
+    entries_per_chunk = max(1, settings.ANALYTICS_FLUSH_MAX_EVENTS // 40)
+    deadline = time.monotonic() + max_seconds if max_seconds else None
+    IngestCursor.objects.get_or_create(name=CURSOR_NAME)
+    while True:
+        with transaction.atomic():
+            cursor = IngestCursor.objects.select_for_update().get(name=CURSOR_NAME)
+            entries = client.xrange(key, min=f"({cursor.position}", count=entries_per_chunk)
+            if not entries:
+                break
+            batches = []
+            for _entry_id, fields in entries:
+                try:
+                    batches.append(json.loads(fields[b"b"]))
+                except (KeyError, ValueError):
+                    logger.error("analytics: unreadable stream entry %s skipped", _entry_id)
+            total += store_batches(batches)
+            cursor.position = entries[-1][0].decode()
+            cursor.save(update_fields=["position", "updated_at"])
+            # Once committed for real, drop what precedes the cursor (the entry at it is skipped by
+            # "("); if the transaction rolls back, the stream keeps everything for the next flush.
+            transaction.on_commit(lambda position=cursor.position: client.xtrim(key, minid=position))
+        if len(entries) < entries_per_chunk or (deadline and time.monotonic() > deadline):
+            break
+    return total
