@@ -78,3 +78,7 @@ bench-lighthouse: install-dev benchmarks/lighthouse/node_modules/.bin/lighthouse
 ## bench-analytics: event ingestion throughput against a naive one-insert-per-request view (PostgreSQL + Redis)
 bench-analytics: install-dev
 	$(PY) benchmarks/analytics_ingest.py $(BENCH_ARGS)
+
+## bench-notifications: 10,000 notifications through real workers against loopback fakes (PostgreSQL + Redis)
+bench-notifications: install-dev
+	$(PY) benchmarks/notifications_throughput.py $(BENCH_ARGS)

@@ -70,7 +70,7 @@ def prepare(workdir: Path) -> tuple[dict, str, str]:
         "s[HASH_SESSION_KEY] = u.get_session_auth_hash(); s.save(); "
         "print(t.tracking_token, s.session_key)"
     )
-    token, session_key = manage(env, "shell", "-c", script).split()
+    token, session_key = manage(env, "shell", "--no-imports", "-c", script).splitlines()[-1].split()
     return env, f"/track/{token}/", session_key
 
 

@@ -29,7 +29,7 @@ from django.db.models import QuerySet
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
@@ -705,12 +705,17 @@ class RepairTicketAdmin(admin.ModelAdmin):
 
     @admin.display(description="Customer pages")
     def customer_links(self, ticket: RepairTicket) -> str:
-        return format_html(
+        links = format_html(
             '<a href="{}" target="_blank" rel="noopener">Tracking page</a> · '
             '<a href="{}" target="_blank" rel="noopener">Printable receipt</a>',
             reverse("track", args=[ticket.tracking_token]),
             reverse("receipt", args=[ticket.tracking_token]),
         )
+        try:  # the notifications app's delivery timeline, when it is installed
+            messages_url = reverse("admin:notifications_message_ticket_timeline", args=[ticket.reference])
+        except NoReverseMatch:
+            return links
+        return format_html('{} · <a href="{}">Messages sent</a>', links, messages_url)
 
     @admin.display(description="Current quote")
     def quote_summary(self, ticket: RepairTicket) -> str:

@@ -123,6 +123,11 @@ def render_variant_files(file: IO[bytes], base_name: str) -> list[dict]:
     return variants
 
 
+def delete_variant_files(variants: list[dict]) -> None:
+    for variant in variants:
+        default_storage.delete(variant["name"])
+
+
 def find_variant(variants: list[dict], width: int | None, fmt: str) -> dict | None:
     """The variant of ``fmt`` at ``width`` (the largest when ``width`` is None)."""
     of_format = [v for v in variants if v["format"] == fmt]

@@ -7,6 +7,7 @@ from typing import Any
 from django.db import transaction
 
 from .models import Customer, Note, Photo, QualityCheck, RepairTicket, StatusChange, TicketEvent
+from .photos import delete_variant_files
 
 ERASED = "[erased]"
 
@@ -72,6 +73,7 @@ def erase_customer_data(customer: Customer) -> dict[str, int]:
     photo_count = 0
     for photo in photos:
         photo.image.delete(save=False)
+        delete_variant_files(photo.variants)
         photo_count += 1
     photos.delete()
     notes = Note.objects.filter(ticket__in=tickets).update(text=ERASED)

@@ -112,3 +112,8 @@ def photo_visible_to(user, photo_id: int) -> Photo | None:
 def customer_id_for_ticket(ticket_id: int) -> int | None:
     """The id of a ticket's customer (for apps that react to ticket events)."""
     return RepairTicket.objects.filter(pk=ticket_id).values_list("customer_id", flat=True).first()
+
+
+def ticket_by_id(ticket_id: int) -> RepairTicket | None:
+    """A ticket with its customer and device (for apps that react to ticket events)."""
+    return RepairTicket.objects.select_related("customer", "device").filter(pk=ticket_id).first()

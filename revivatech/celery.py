@@ -3,9 +3,23 @@
 import os
 
 from celery import Celery
+from kombu import Exchange, Queue
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "revivatech.settings")
 
 app = Celery("revivatech")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+# Queues: urgent notifications (ready for pickup, payment failed) have their own queue and a
+# worker reads it before any other ("priority" order: urgent, then the default queue, then bulk
+# notifications). A worker started without -Q consumes all three.
+app.conf.task_default_queue = "celery"
+app.conf.task_queues = tuple(
+    Queue(name, Exchange(name), routing_key=name)
+    for name in ("notifications.urgent", "celery", "notifications.bulk")
+)
+app.conf.broker_transport_options = {
+    **(app.conf.broker_transport_options or {}),
+    "queue_order_strategy": "priority",
+}

@@ -98,14 +98,20 @@ def add_photo(
 
 def render_photo_variants(photo: Photo) -> Photo:
     """Render the photo's AVIF/WebP variants once (Celery does it after upload; a page that needs
-    them first does it on the spot). Safe to call twice: the row lock makes the second a no-op."""
+    them first does it on the spot). The encoding runs outside any transaction; if two callers
+    race, the first to save wins and the other's files are removed."""
+    current = Photo.objects.get(pk=photo.pk)
+    if current.variants:
+        return current
+    base_name = current.image.name.rsplit(".", 1)[0] + "-v"
+    with current.image.open("rb") as original:
+        variants = photos.render_variant_files(original, base_name)
     with transaction.atomic():
         locked = Photo.objects.select_for_update().get(pk=photo.pk)
         if locked.variants:
+            photos.delete_variant_files(variants)
             return locked
-        base_name = locked.image.name.rsplit(".", 1)[0] + "-v"
-        with locked.image.open("rb") as original:
-            locked.variants = photos.render_variant_files(original, base_name)
+        locked.variants = variants
         locked.save(update_fields=["variants"])
     return locked
 

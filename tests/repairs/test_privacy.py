@@ -36,7 +36,12 @@ def test_erase_leaves_nothing_identifying(ticket, technician):
     ]
     services.add_note(ticket, text="Ring me on 0777", visible_to_customer=True, by=technician)
     photo = services.add_photo(ticket, image=image_file(), category="intake", caption="Ring me on 0777")
+    photo = services.render_photo_variants(photo)
     photo_path = photo.image.path
+    from django.core.files.storage import default_storage
+
+    variant_names = [variant["name"] for variant in photo.variants]
+    assert variant_names and all(default_storage.exists(name) for name in variant_names)
 
     summary = erase_customer_data(customer)
 
@@ -45,6 +50,7 @@ def test_erase_leaves_nothing_identifying(ticket, technician):
     import os
 
     assert not os.path.exists(photo_path)
+    assert not any(default_storage.exists(name) for name in variant_names)
     customer.refresh_from_db()
     assert customer.user is None and not get_user_model().objects.filter(pk=ticket.customer.user_id).exists()
     dump = json.dumps(

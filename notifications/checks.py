@@ -1,0 +1,53 @@
+"""System checks: settings that would make notifications fail later are reported at start-up."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.checks import Error, Info, Tags, register
+from django.core.exceptions import ImproperlyConfigured, ValidationError
+
+from .providers import PROVIDER_FACTORIES
+
+
+@register()
+def check_notification_settings(app_configs, **kwargs):
+    from .services.preferences import parse_window
+    from .services.ratelimit import parse_limits
+
+    problems = []
+    try:
+        parse_limits(settings.NOTIFICATIONS_RATE_LIMITS_SPEC)
+    except ImproperlyConfigured as exc:
+        problems.append(Error(str(exc), id="notifications.E001"))
+    try:
+        parse_window(settings.NOTIFICATIONS_QUIET_HOURS)
+    except ValidationError as exc:
+        problems.append(Error(f"NOTIFICATIONS_QUIET_HOURS: {exc.messages[0]}", id="notifications.E002"))
+    for channel, names in settings.NOTIFICATIONS_PROVIDERS.items():
+        for name in names:
+            if name not in PROVIDER_FACTORIES.get(channel, {}):
+                known = ", ".join(PROVIDER_FACTORIES.get(channel, {}))
+                problems.append(
+                    Error(f"unknown {channel} provider {name!r} (known: {known})", id="notifications.E003")
+                )
+    return problems
+
+
+@register(Tags.security, deploy=True)
+def check_production_providers(app_configs, **kwargs):
+    notes = []
+    if settings.NOTIFICATIONS_PROVIDERS.get("email") == ["console"]:
+        notes.append(
+            Info(
+                "Email goes to the console: configure SENDGRID_API_KEY, AMAZON_SES_REGION or EMAIL_HOST.",
+                id="notifications.I001",
+            )
+        )
+    if settings.SENDGRID_API_KEY and not settings.SENDGRID_WEBHOOK_PUBLIC_KEY:
+        notes.append(
+            Info(
+                "SENDGRID_WEBHOOK_PUBLIC_KEY is not set: SendGrid delivery events will be refused.",
+                id="notifications.I002",
+            )
+        )
+    return notes
