@@ -1,6 +1,6 @@
 """Settings of the analytics app (from the environment, with embedded defaults).
 
-docs/README-analytics.md lists every variable. Nothing here is a secret: the visitor-hash salts are
+The README's Analytics section lists every variable. Nothing here is a secret: the visitor-hash salts are
 random values kept in the database and rotated daily, never configured.
 """
 

@@ -2,7 +2,7 @@
 
 Without any provider keys the site still runs: email goes to the console backend, and SMS and
 push are "not configured" (those channels are skipped, with the reason recorded on the message).
-docs/README-notifications.md lists every variable.
+The README's Notifications section lists every variable.
 """
 
 from __future__ import annotations
