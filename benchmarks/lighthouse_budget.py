@@ -118,9 +118,13 @@ def lighthouse(url: str, preset: str, cookie: str | None) -> dict:
     if cookie:
         args.append("--extra-headers=" + json.dumps({"Cookie": cookie}))
     env = {**os.environ, "CHROME_PATH": "/usr/bin/chromium"}
-    report = json.loads(
-        subprocess.run(args, env=env, capture_output=True, text=True, check=True, timeout=180).stdout
-    )
+    for attempt in (1, 2):  # Chromium now and then fails to start; one retry, then say why
+        run = subprocess.run(args, env=env, capture_output=True, text=True, timeout=180)
+        if run.returncode == 0:
+            break
+        if attempt == 2:
+            raise RuntimeError(f"lighthouse failed on {url}: {run.stderr.strip()[-2000:]}")
+    report = json.loads(run.stdout)
     audits = report["audits"]
     scripts = [
         item
