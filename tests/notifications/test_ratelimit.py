@@ -78,7 +78,8 @@ def test_two_worker_processes_share_one_limit_in_redis():
     assert runs[0] and runs[1]
     assert _max_in_window(everything, 0.99) <= limit
     # ... while using it: paced at 40/s (plus the small burst allowance) for 2.5 s
-    assert limit * seconds * 0.85 <= len(everything) <= limit * seconds + 3
+    # (the lower bound only shows both workers were really sending; a loaded CI box may lag)
+    assert limit * seconds * 0.6 <= len(everything) <= limit * seconds + 3
     # paced, not bursty: no tenth of a second carries much more than a tenth of the limit
     assert _max_in_window(everything, 0.1) <= limit / 10 + 3
 
@@ -126,7 +127,7 @@ def test_in_process_windows_without_redis(settings):
     for thread in threads:
         thread.join()
     assert _max_in_window(granted, 0.99) <= 20
-    assert 25 <= len(granted) <= 32  # 20/s for 1.5 s, plus the burst allowance
+    assert 20 <= len(granted) <= 32  # 20/s for 1.5 s, plus the burst allowance (a loaded box may lag)
 
 
 @pytest.mark.django_db
