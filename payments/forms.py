@@ -1,7 +1,7 @@
 """Forms of the workshop admin's payment screens: drafting an invoice, refunding, reconciling.
 
 Staff type amounts in major units ("89.50"); the forms turn them into minor units with the
-currency's exponent (:mod:`payments.money`), never by multiplying by 100.
+currency's exponent (:mod:`revivatech.money`), never by multiplying by 100.
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ from django.conf import settings
 from django.utils import timezone
 
 from repairs.models import RepairTicket
+from revivatech.money import EXPONENTS, MoneyError, decimal_string_to_minor, minor_to_decimal_string
 
 from .lifecycle import InvoiceKind, LineKind, Provider
-from .money import EXPONENTS, MoneyError, decimal_string_to_minor, minor_to_decimal_string
 from .services import LineInput
 
 

@@ -9,13 +9,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from revivatech.money import EXPONENTS
+
 from .lifecycle import Status
 
 #: Symbols for the currencies a shop is likely to use; anything else shows its ISO code.
 CURRENCY_SYMBOLS: dict[str, str] = {"GBP": "£", "EUR": "€", "USD": "$", "AUD": "A$", "CAD": "C$"}
 
-#: Currencies whose minor unit is not a hundredth (ISO 4217 exponent other than 2).
-CURRENCY_EXPONENTS: dict[str, int] = {"JPY": 0, "KRW": 0, "ISK": 0, "BHD": 3, "KWD": 3, "OMR": 3}
+#: Minor-unit exponents for display: the project's table, plus currencies a quote may use that
+#: invoices do not; anything else is shown with 2 decimals.
+CURRENCY_EXPONENTS: dict[str, int] = {**EXPONENTS, "ISK": 0}
 
 #: One sentence per status, for the customer's timeline.
 STATUS_SENTENCES: dict[str, str] = {

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from ..money import EXPONENTS
+from revivatech.money import EXPONENTS
 
 #: Currencies offered through each provider (our exponent table ∩ what the provider takes).
 STRIPE_CURRENCIES = frozenset(EXPONENTS)

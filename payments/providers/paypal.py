@@ -46,8 +46,9 @@ from paypalserversdk.models.purchase_unit_request import PurchaseUnitRequest
 from paypalserversdk.models.refund_request import RefundRequest
 from paypalserversdk.paypal_serversdk_client import PaypalServersdkClient
 
+from revivatech.money import MoneyError, decimal_string_to_minor, minor_to_decimal_string
+
 from ..lifecycle import PaymentStatus, Provider
-from ..money import MoneyError, decimal_string_to_minor, minor_to_decimal_string
 from .base import (
     PAYPAL_CURRENCIES,
     NotFoundAtProvider,

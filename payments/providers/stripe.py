@@ -19,8 +19,9 @@ from typing import Any
 import stripe
 from django.conf import settings
 
+from revivatech.money import EXPONENTS
+
 from ..lifecycle import PaymentStatus, Provider
-from ..money import EXPONENTS
 from .base import (
     STRIPE_CURRENCIES,
     NotFoundAtProvider,

@@ -12,10 +12,10 @@ from django.utils import timezone
 
 from repairs import services as repair_services
 from repairs.models import EventKind, QuoteDecision, RepairTicket
+from revivatech.money import MAX_MINOR_UNITS, MoneyError, normalise_currency, split_tax
 
 from ..lifecycle import InvoiceKind, InvoiceStatus, LineKind, PaymentStatus, Provider
 from ..models import Invoice, InvoiceCounter, InvoiceLine, Payment
-from ..money import MAX_MINOR_UNITS, MoneyError, normalise_currency, split_tax
 from . import state
 
 MAX_LINES = 50

@@ -4,14 +4,14 @@ from decimal import Decimal
 
 import pytest
 
-from payments.money import (
+from repairs.presenters import CURRENCY_EXPONENTS, format_money
+from revivatech.money import (
     EXPONENTS,
     MoneyError,
     decimal_string_to_minor,
     minor_to_decimal_string,
     split_tax,
 )
-from repairs.presenters import CURRENCY_EXPONENTS, format_money
 
 
 @pytest.mark.parametrize(

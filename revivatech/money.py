@@ -10,8 +10,8 @@ import re
 from decimal import Decimal, InvalidOperation
 
 #: ISO 4217 minor-unit exponent of every currency invoices may use. Explicit on purpose: an
-#: unknown currency is refused rather than guessed. (Agrees with repairs.presenters, which
-#: formats the same amounts for people; a test keeps the two in step.)
+#: unknown currency is refused rather than guessed. The one table of exponents in the project
+#: (repairs.presenters formats amounts for people from it).
 EXPONENTS: dict[str, int] = {
     "AUD": 2,
     "CAD": 2,
