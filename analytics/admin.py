@@ -159,3 +159,10 @@ class CustomerPersonalDataAdmin(StaffReadOnlyAdmin):
             request, f"Erased the personal data of {erased} customer(s) in every app.", messages.SUCCESS
         )
         return None
+
+
+# Alerts and alert opt-ins (analytics/monitoring).
+from .monitoring import admin as monitoring_admin  # noqa: E402,F401
+
+# Customer scoring models and scores (analytics/scoring).
+from .scoring import admin as scoring_admin  # noqa: E402,F401

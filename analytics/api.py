@@ -58,6 +58,8 @@ class EventIngestView(APIView):
     authentication_classes: list = []
     permission_classes = [permissions.AllowAny]
     parser_classes: list = []  # the service decodes the body itself (size first, then JSON)
+    # Its own per-IP and per-visitor limits (ANALYTICS_RATE_LIMIT_*), not the API-write throttles.
+    throttle_classes: list = []
 
     @extend_schema(
         request=_RawBody,
@@ -178,12 +180,14 @@ class SessionListView(APIView):
     """``GET /api/v1/analytics/sessions/``: sessions in the range, newest first (staff)."""
 
     permission_classes = [IsShopStaff]
+    #: Also tells drf-spectacular that the answer is a page (count, next, previous, results).
+    pagination_class = PageNumberPagination
 
     @extend_schema(parameters=[SessionQuerySerializer], responses={200: SessionSerializer(many=True)})
     def get(self, request: Request) -> Response:
         params = _query(SessionQuerySerializer, request)
         start, end = selectors.day_range(params["date_from"], params["date_to"])
         sessions = selectors.sessions_between(start, end, params["segment"]).order_by("-started_at", "id")
-        paginator = PageNumberPagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(sessions, request, view=self)
         return paginator.get_paginated_response(SessionSerializer(page, many=True).data)

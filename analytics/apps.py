@@ -19,7 +19,22 @@ class AnalyticsConfig(AppConfig):
             events.subscribe(name, on_domain_event)
         user_logged_in.connect(on_user_logged_in, dispatch_uid="analytics-link-on-login")
 
+        # The live dashboard: counters and pushes after events are stored; a tick on domain events.
+        from .dashboard.services import on_domain_event as dashboard_on_domain_event
+        from .dashboard.services import on_events_stored
+        from .services import storage
+
+        if on_events_stored not in storage.STORED_HOOKS:
+            storage.STORED_HOOKS.append(on_events_stored)
+        events.subscribe(events.ALL_EVENTS, dashboard_on_domain_event)
+
         # Before repairs (900) anonymises the customer: analytics finds its data through the links.
         privacy.register(
             "analytics", export=export_analytics_data, erase=erase_analytics_data, erase_order=100
+        )
+        # Customer scoring: the score rows go with the customer (analytics.scoring).
+        from .scoring.services import erase_scoring_data, export_scoring_data
+
+        privacy.register(
+            "analytics_scoring", export=export_scoring_data, erase=erase_scoring_data, erase_order=110
         )

@@ -25,3 +25,10 @@ def rotate_salts() -> dict:
 def maintain_storage() -> dict:
     """Event partitions ahead (PostgreSQL) and retention, daily."""
     return {"created": partitions.ensure_ahead(), **partitions.apply_retention()}
+
+
+# Periodic anomaly detection (analytics/monitoring): imported here so the worker registers it.
+from .monitoring.tasks import detect_anomalies  # noqa: E402,F401
+
+# Weekly training and daily scoring (analytics/scoring): imported here so the worker registers them.
+from .scoring.tasks import score_customers, train_scoring_models  # noqa: E402,F401

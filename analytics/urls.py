@@ -1,4 +1,12 @@
 """Pages of the analytics app (included at the site root). None yet: the tracker talks to
 /api/v1/events/ and /api/v1/analytics/consent/ (api_urls.py); the staff dashboard comes later."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from .dashboard import views as dashboard_views
+from .scoring import views as scoring_views
+
+urlpatterns: list = [
+    path("dashboard/", dashboard_views.dashboard, name="analytics-dashboard-page"),
+    path("dashboard/customers/at-risk/", scoring_views.customers_at_risk, name="analytics-customers-at-risk"),
+]

@@ -174,3 +174,17 @@ def delivery_stats(*, days: int = 30, now: datetime | None = None) -> list[Chann
 def outbox_counts() -> dict[str, int]:
     """Messages per status (the admin's overview of the queue and the dead letters)."""
     return dict(Message.objects.values_list("status").annotate(n=Count("id")).values_list("status", "n"))
+
+
+def scoring_messages() -> QuerySet[Message]:
+    """Messages that reached a provider (sent or later), for analytics' customer scoring (open rates)."""
+    return Message.objects.filter(customer__isnull=False, sent_at__isnull=False)
+
+
+def scoring_marketing_opt_outs():
+    """Customers who switched marketing email off, with when (``updated_at``)."""
+    from .models import MessageKind, NotificationPreference
+
+    return NotificationPreference.objects.filter(
+        channel=Channel.EMAIL, kind=MessageKind.MARKETING, enabled=False
+    )

@@ -184,3 +184,11 @@ def pay_panel(ticket: RepairTicket) -> PayPanel:
         return PayPanel(paid_invoices=paid)
     providers = online_providers(due.currency)
     return PayPanel(invoice=due, can_pay_online=bool(providers), providers=providers, paid_invoices=paid)
+
+
+def scoring_invoices() -> QuerySet[Invoice]:
+    """Issued (not draft, not void) invoices of every customer, for analytics' customer scoring:
+    amounts, issue and payment dates; the customer is ``ticket__customer_id``."""
+    return Invoice.objects.exclude(status__in=[InvoiceStatus.DRAFT, InvoiceStatus.VOID]).exclude(
+        issued_at__isnull=True
+    )

@@ -117,3 +117,78 @@ def customer_id_for_ticket(ticket_id: int) -> int | None:
 def ticket_by_id(ticket_id: int) -> RepairTicket | None:
     """A ticket with its customer and device (for apps that react to ticket events)."""
     return RepairTicket.objects.select_related("customer", "device").filter(pk=ticket_id).first()
+
+
+# --- reads for analytics' customer scoring (whole-shop history, aggregated by the caller) ---------------
+
+
+def scoring_customers() -> QuerySet[Customer]:
+    """Customers that still exist as people (GDPR-erased ones are left out)."""
+    return Customer.objects.exclude(email__startswith="erased-", email__endswith="@invalid.example")
+
+
+def scoring_tickets() -> QuerySet[RepairTicket]:
+    """Every ticket, for history features (customer, dates, quote decision, amount)."""
+    return RepairTicket.objects.all()
+
+
+def scoring_devices() -> QuerySet[Device]:
+    return Device.objects.all()
+
+
+def scoring_quality_checks():
+    """Quality checks with their ticket's customer (``ticket__customer_id``)."""
+    from .models import QualityCheck
+
+    return QualityCheck.objects.all()
+
+
+def open_tickets_by_status() -> list[dict]:
+    """Tickets not yet closed (being worked on, or ready for pickup) per status, in lifecycle order:
+    ``[{"status", "label", "count"}]`` (dashboards)."""
+    from django.db.models import Count
+
+    from .lifecycle import OPEN_STATES, Status
+
+    active = OPEN_STATES | {Status.READY_FOR_PICKUP}
+    counts = dict(
+        RepairTicket.objects.filter(status__in=active)
+        .values("status")
+        .annotate(n=Count("pk"))
+        .values_list("status", "n")
+    )
+    return [
+        {"status": value, "label": label, "count": counts.get(value, 0)}
+        for value, label in Status.choices
+        if value in active
+    ]
+
+
+def technician_workload() -> list[dict]:
+    """Tickets being worked on per technician (every technician, busiest first; then the unassigned):
+    ``[{"technician_id", "name", "open_tickets"}]`` (dashboards)."""
+    from django.contrib.auth import get_user_model
+    from django.db.models import Count, Q
+
+    from .lifecycle import OPEN_STATES
+    from .roles import TECHNICIANS_GROUP
+
+    open_filter = Q(assigned_tickets__status__in=OPEN_STATES)
+    technicians = (
+        get_user_model()
+        .objects.filter(groups__name=TECHNICIANS_GROUP, is_active=True)
+        .annotate(open_tickets=Count("assigned_tickets", filter=open_filter))
+        .order_by("-open_tickets", "username")
+    )
+    rows = [
+        {
+            "technician_id": user.pk,
+            "name": user.get_full_name() or user.get_username(),
+            "open_tickets": user.open_tickets,
+        }
+        for user in technicians
+    ]
+    unassigned = RepairTicket.objects.filter(status__in=OPEN_STATES, assigned_technician__isnull=True).count()
+    if unassigned:
+        rows.append({"technician_id": None, "name": "Unassigned", "open_tickets": unassigned})
+    return rows

@@ -22,7 +22,9 @@ from typing import Any, TypeVar
 from django.conf import settings
 from django.db import OperationalError, connection, transaction
 
+from ..dashboard import rollups as dashboard_rollups
 from ..models import Event, EventRollup, EventType, Session, SessionRollup, TrackedDevice, VisitorLink
+from ..monitoring.services import vitals as vital_histograms
 from . import partitions
 
 CONVERSIONS = frozenset({EventType.BOOKING_COMPLETED, EventType.QUOTE_APPROVED, EventType.PAYMENT_SUCCEEDED})
@@ -33,6 +35,9 @@ ADVISORY_LOCK_ID = 72_410_006
 SQLITE_LOCK_RETRIES = 100
 T = TypeVar("T")
 _local_lock = threading.RLock()
+#: Called after the storing transaction commits, with the stored event rows (``EVENT_COLUMNS``
+#: order): the live dashboard's counters and pushes register here (analytics/apps.py).
+STORED_HOOKS: list[Callable[[list[tuple]], None]] = []
 
 EVENT_COLUMNS = (
     "occurred_at",
@@ -350,8 +355,11 @@ def _store(batches: list[dict[str, Any]]) -> StoreResult:
     _insert_events(event_rows, _dt(min_ms), _dt(max_ms_seen))
     _upsert_event_rollups(event_counts)
     _upsert_session_rollups(states.values())
+    vital_histograms.add_events(event_rows, EVENT_COLUMNS)  # web-vitals p75 panel (analytics/monitoring)
     if device_seen:
         _touch_devices(device_seen)
+    for hook in STORED_HOOKS:
+        transaction.on_commit(lambda hook=hook: hook(event_rows), robust=True)
     return StoreResult(events=len(event_rows), sessions_created=len(created), sessions_updated=len(updated))
 
 
@@ -450,6 +458,7 @@ def _upsert_event_rollups(counts: Counter) -> None:
         ("count",),
         [(_dt(hour * 3_600_000), *dims, count) for (hour, *dims), count in counts.items()],
     )
+    dashboard_rollups.add_event_counts(counts)  # daily, for the live dashboard
 
 
 def _upsert_session_rollups(states) -> None:
@@ -475,6 +484,7 @@ def _upsert_session_rollups(states) -> None:
         ("sessions", "bounces", "conversions", "pageviews", "duration_seconds", "engaged_ms"),
         rows,
     )
+    dashboard_rollups.add_session_deltas(rows)  # daily, for the live dashboard
 
 
 def _touch_devices(seen: dict[uuid.UUID, tuple[int, dict, dict | None]]) -> None:

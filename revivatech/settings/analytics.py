@@ -65,8 +65,57 @@ ANALYTICS_EVENT_RETENTION_MONTHS = env_int("ANALYTICS_EVENT_RETENTION_MONTHS", 1
 #: Longest date range a funnel or journey query may cover.
 ANALYTICS_MAX_REPORT_DAYS = env_int("ANALYTICS_MAX_REPORT_DAYS", 366)
 
+# --- Monitoring: anomaly alerts (analytics/monitoring, docs/README-monitoring.md) ------------------------
+#: |z-score| at or above which an hour is anomalous (robust z against the same hour of the week).
+ANALYTICS_ALERT_Z = float(env_str("ANALYTICS_ALERT_Z", "3.5"))
+#: Same-hour-of-week slots of the previous weeks the baseline uses, and how many must exist.
+ANALYTICS_ALERT_BASELINE_WEEKS = env_int("ANALYTICS_ALERT_BASELINE_WEEKS", 6)
+ANALYTICS_ALERT_MIN_BASELINE_WEEKS = env_int("ANALYTICS_ALERT_MIN_BASELINE_WEEKS", 3)
+#: Smallest relative change (percent) worth an alert, however significant statistically.
+ANALYTICS_ALERT_MIN_CHANGE_PCT = env_int("ANALYTICS_ALERT_MIN_CHANGE_PCT", 25)
+#: Minimum volumes (per hour, for the hour's expected or observed value) below which nothing alerts.
+ANALYTICS_ALERT_MIN_PAGEVIEWS = env_int("ANALYTICS_ALERT_MIN_PAGEVIEWS", 50)
+ANALYTICS_ALERT_MIN_SESSIONS = env_int("ANALYTICS_ALERT_MIN_SESSIONS", 30)
+ANALYTICS_ALERT_MIN_PAYMENTS = env_int("ANALYTICS_ALERT_MIN_PAYMENTS", 5)
+#: The current hour is judged (counts scaled to the elapsed part) once this many minutes have passed;
+#: before that, the last complete hour is.
+ANALYTICS_ALERT_PARTIAL_HOUR_MINUTES = env_int("ANALYTICS_ALERT_PARTIAL_HOUR_MINUTES", 20)
+#: Sessions convert after they start: the conversion rate of an hour is judged this long after it ends.
+ANALYTICS_ALERT_CONVERSION_SETTLE_MINUTES = env_int("ANALYTICS_ALERT_CONVERSION_SETTLE_MINUTES", 30)
+#: An alert resolves after its metric has been normal this long.
+ANALYTICS_ALERT_RESOLVE_AFTER_MINUTES = env_int("ANALYTICS_ALERT_RESOLVE_AFTER_MINUTES", 60)
+ANALYTICS_ALERT_INTERVAL_SECONDS = env_int("ANALYTICS_ALERT_INTERVAL_SECONDS", 300)
+
+# --- Customer scoring (docs/README-scoring.md) -----------------------------------------------------
+#: Label window h (days): train on features at now−2h (labels to now−h), test on now−h (labels to now).
+SCORING_WINDOW_DAYS = env_int("SCORING_WINDOW_DAYS", 180)
+#: Customers with a repair needed before each cut-off to train at all.
+SCORING_MIN_TRAINING_CUSTOMERS = env_int("SCORING_MIN_TRAINING_CUSTOMERS", 50)
+SCORING_RANDOM_SEED = env_int("SCORING_RANDOM_SEED", 7)
+#: Churn probability from which a customer is "at risk" (and gets a win-back action).
+SCORING_AT_RISK_CHURN = env_int("SCORING_AT_RISK_CHURN_PERCENT", 60) / 100
+#: 12-month value (minor units) that earns the full "value" score; half of it marks "high value".
+SCORING_HIGH_VALUE_MINOR = env_int("SCORING_HIGH_VALUE_MINOR", 40_000)
+#: Weekly training (Monday 03:30 UTC) and daily scoring (04:30 UTC); cron fields, UTC.
+SCORING_TRAIN_CRON = env_str("SCORING_TRAIN_CRON", "30 3 * * 1")
+SCORING_SCORE_CRON = env_str("SCORING_SCORE_CRON", "30 4 * * *")
+
+
+def _cron(expression: str) -> crontab:
+    minute, hour, day_of_month, month_of_year, day_of_week = expression.split()
+    return crontab(minute, hour, day_of_week, day_of_month, month_of_year)
+
+
 #: Periodic Celery tasks of this app (merged into CELERY_BEAT_SCHEDULE).
 ANALYTICS_BEAT_SCHEDULE: dict = {
+    "analytics-train-scoring-models": {
+        "task": "analytics.scoring.tasks.train_scoring_models",
+        "schedule": _cron(SCORING_TRAIN_CRON),
+    },
+    "analytics-score-customers": {
+        "task": "analytics.scoring.tasks.score_customers",
+        "schedule": _cron(SCORING_SCORE_CRON),
+    },
     "analytics-flush-events": {
         "task": "analytics.tasks.flush_events",
         "schedule": float(max(1, ANALYTICS_FLUSH_INTERVAL_SECONDS)),
@@ -79,5 +128,10 @@ ANALYTICS_BEAT_SCHEDULE: dict = {
     "analytics-maintain-storage": {
         "task": "analytics.tasks.maintain_storage",
         "schedule": crontab(minute=15, hour=0),
+    },
+    "analytics-detect-anomalies": {
+        "task": "analytics.monitoring.tasks.detect_anomalies",
+        "schedule": float(max(60, ANALYTICS_ALERT_INTERVAL_SECONDS)),
+        "options": {"expires": max(60, ANALYTICS_ALERT_INTERVAL_SECONDS)},
     },
 }
