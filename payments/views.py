@@ -22,6 +22,7 @@ from django.views.decorators.http import require_GET, require_POST
 from repairs import selectors as repair_selectors
 from repairs.models import RepairTicket
 from repairs.presenters import format_money
+from revivatech.security.csp import pay_page_csp
 
 from . import selectors, services
 from .lifecycle import MONEY_TAKEN, PaymentStatus, Provider
@@ -58,6 +59,7 @@ def _invoice_context(invoice: Invoice) -> dict[str, Any]:
 
 @never_cache
 @require_GET
+@pay_page_csp  # Stripe.js, its frames and API; the redirect to PayPal's approval page
 def pay(request: HttpRequest, token: str) -> HttpResponse:
     ticket = _ticket(token)
     if ticket is None:

@@ -22,6 +22,8 @@ from django.urls import reverse
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_http_methods, require_POST
 
+from revivatech.security.ratelimit import BookingIPThrottle, BookingUserThrottle, throttle_page
+
 from . import photos, selectors, services
 from .demo import DEMO_KINDS, fire_demo_update
 from .forms import BookingForm, QuoteDecisionForm
@@ -79,6 +81,7 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
+@throttle_page(BookingIPThrottle, BookingUserThrottle)  # POSTs only: 429 page + Retry-After
 def book(request: HttpRequest) -> HttpResponse:
     customer = _linked_customer(request)
     form = BookingForm(request.POST if request.method == "POST" else None, customer=customer)
