@@ -191,7 +191,8 @@ class ErrorSerializer(serializers.Serializer):
 
     detail = serializers.CharField(help_text="What went wrong, as a sentence.")
     errors = serializers.DictField(
-        child=serializers.ListField(child=serializers.CharField()),
+        # A list of messages per field, or (nested bodies) an object of the same shape per field.
+        child=serializers.JSONField(),
         help_text="Messages per request field; empty when the error is not about a field.",
     )
 
