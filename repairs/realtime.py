@@ -138,6 +138,8 @@ def broadcast_ticket_event(event: DomainEvent) -> None:
         "payload": event.payload,
         "customer_visible": event.customer_visible,
         "published_at": time.time(),
+        # Internal, never copied into a client frame: for the socket's delivery log line.
+        "meta": {"request_id": event.context.get("request_id")},
     }
     groups = [internal_group(event.ticket_id), STAFF_GROUP]
     if event.customer_visible:

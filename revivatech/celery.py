@@ -11,6 +11,11 @@ app = Celery("revivatech")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
+# Worker logs in the project's JSON format, with the request id of the request that queued a task.
+from revivatech.observability.celery_hooks import install as _install_observability  # noqa: E402
+
+_install_observability(app)
+
 # Queues: urgent notifications (ready for pickup, payment failed) have their own queue and a
 # worker reads it before any other ("priority" order: urgent, then the default queue, then bulk
 # notifications). A worker started without -Q consumes all three.

@@ -52,7 +52,17 @@ def unsubscribe(event_name: str, handler: Handler) -> None:
         _subscribers[event_name].remove(handler)
 
 
+def _tag_request_id(event: DomainEvent) -> None:
+    """Remember which request (or task) caused the event, for the logs of its deliveries."""
+    from revivatech.observability.context import current_request_id
+
+    request_id = current_request_id()
+    if request_id:
+        event.context.setdefault("request_id", request_id)
+
+
 def publish(event: DomainEvent) -> None:
+    _tag_request_id(event)
     for handler in [*_subscribers[event.name], *_subscribers[ALL_EVENTS]]:
         try:
             handler(event)
@@ -62,4 +72,5 @@ def publish(event: DomainEvent) -> None:
 
 def publish_on_commit(event: DomainEvent) -> None:
     """Publish once the current transaction commits (immediately outside one)."""
+    _tag_request_id(event)
     transaction.on_commit(lambda: publish(event), robust=True)
