@@ -19,7 +19,9 @@ from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
-from . import selectors
+from revivatech.observability.sockets import delivering
+
+from . import resync, selectors
 from .models import RepairTicket
 from .realtime import (
     STAFF_GROUP,
@@ -94,6 +96,10 @@ class JsonSocket(AsyncWebsocketConsumer):
     room = ""
     counted = False
 
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        with delivering(message):  # logs a live event with the request id that caused it
+            await super().dispatch(message)
+
     async def send_json(self, content: dict[str, Any]) -> None:
         await self.send(text_data=json.dumps(content, separators=(",", ":"), default=str))
         await stats.sent()
@@ -149,6 +155,10 @@ class TicketConsumer(JsonSocket):
     access: TicketAccess | None = None
     last_seq = 0
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.sending = asyncio.Lock()
+
     async def connect(self) -> None:
         params = _query_params(self.scope)
         try:
@@ -175,6 +185,7 @@ class TicketConsumer(JsonSocket):
         if bad_since:
             await self.send_error("since must be a whole number of at least 0; sending the current state.")
         await self.send_catch_up(since)
+        resync.register(self)  # replays what it missed if Redis restarts (repairs/resync.py)
 
     async def send_catch_up(self, since: int | None) -> None:
         events, snapshot = await database_sync_to_async(self._load)(since)
@@ -218,6 +229,10 @@ class TicketConsumer(JsonSocket):
 
     async def ticket_event(self, envelope: dict[str, Any]) -> None:
         """A live event from the channel layer."""
+        async with self.sending:  # one at a time with a replay after a Redis outage
+            await self._live_event(envelope)
+
+    async def _live_event(self, envelope: dict[str, Any]) -> None:
         seq = envelope["seq"]
         if seq <= self.last_seq:
             return  # already sent by the catch-up
@@ -230,6 +245,18 @@ class TicketConsumer(JsonSocket):
                 await self.send_json(message)
         await self.send_json(self._decorate(self._live_message(envelope)))
         self.last_seq = seq
+
+    async def resync(self) -> None:
+        """Send what this socket missed while the channel layer was down (see repairs/resync.py)."""
+        async with self.sending:
+            missing = await database_sync_to_async(self._between)(self.last_seq, 2**31)
+            for message in missing:
+                await self.send_json(message)
+                self.last_seq = max(self.last_seq, message["seq"])
+
+    async def disconnect(self, code: int) -> None:
+        resync.unregister(self)
+        await super().disconnect(code)
 
     def _live_message(self, envelope: dict[str, Any]) -> dict[str, Any]:
         return event_message(

@@ -18,6 +18,14 @@ def healthz(request):
 
 def _check_database() -> str | None:
     try:
+        pool = getattr(connection, "pool", None) if connection.vendor == "postgresql" else None
+        if pool is not None:
+            # psycopg's pool (DATABASE_POOL_MAX_SIZE) would wait DATABASE_POOL_TIMEOUT for a
+            # connection while PostgreSQL is down: the probe answers within a second instead.
+            pool.open()  # Django opens it lazily; a no-op once open
+            with pool.connection(timeout=1.0) as conn:
+                conn.execute("SELECT 1").fetchone()
+            return None
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
             cursor.fetchone()

@@ -1,0 +1,1 @@
+"""The fault suite (issue #9): ``make faults`` / ``python -m benchmarks.faults``."""
