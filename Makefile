@@ -26,6 +26,9 @@ setup: install
 	DJANGO_DEBUG=$${DJANGO_DEBUG:-1} $(PY) manage.py migrate --noinput
 	DJANGO_DEBUG=$${DJANGO_DEBUG:-1} $(PY) manage.py seed_demo
 	DJANGO_DEBUG=$${DJANGO_DEBUG:-1} $(PY) manage.py seed_demo_payments
+	DJANGO_DEBUG=$${DJANGO_DEBUG:-1} $(PY) manage.py seed_dashboard_demo
+	DJANGO_DEBUG=$${DJANGO_DEBUG:-1} $(PY) manage.py simulate_shop --customers 400 --months 24 --namespace demo --if-new
+	DJANGO_DEBUG=$${DJANGO_DEBUG:-1} $(PY) manage.py score_customers --if-unscored
 
 ## run: setup, then serve HTTP + WebSockets (ASGI, uvicorn) on http://$(HOST):$(PORT)
 run: setup
@@ -79,6 +82,22 @@ bench-lighthouse: install-dev benchmarks/lighthouse/node_modules/.bin/lighthouse
 bench-analytics: install-dev
 	$(PY) benchmarks/analytics_ingest.py $(BENCH_ARGS)
 
+## bench-dashboard: dashboard API queries over 5,000,000 events, rollups vs raw table (needs DATABASE_URL: PostgreSQL)
+bench-dashboard: install-dev
+	$(PY) benchmarks/dashboard_queries.py $(BENCH_ARGS)
+
 ## bench-notifications: 10,000 notifications through real workers against loopback fakes (PostgreSQL + Redis)
 bench-notifications: install-dev
 	$(PY) benchmarks/notifications_throughput.py $(BENCH_ARGS)
+
+## faults: fault suite (worker SIGKILL, Redis restart, PostgreSQL outage, webhook storm), loopback, a few minutes
+faults: install-dev
+	$(PY) -m benchmarks.faults $(BENCH_ARGS)
+
+## bench-load: 60 s mixed load (tracking pages, sockets, event batches, API reads) vs a naive baseline
+bench-load: install-dev
+	$(PY) benchmarks/load_mixed.py $(BENCH_ARGS)
+
+## fuzz: schemathesis (all phases) against a live uvicorn on 127.0.0.1 as anonymous, customer, technician, staff
+fuzz: install-dev
+	$(PY) tests/security/run_fuzz.py $(FUZZ_ARGS)

@@ -1,7 +1,8 @@
 """Everything under /api/v1/, gathered from the apps."""
 
 from django.urls import include, path
-from rest_framework.authtoken.views import obtain_auth_token
+
+from revivatech.security.views import obtain_auth_token
 
 urlpatterns = [
     path("auth/token/", obtain_auth_token, name="api-token"),

@@ -12,7 +12,9 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 from analytics.asgi import with_event_ingestion  # noqa: E402
+from revivatech.observability.sockets import SocketObservabilityMiddleware  # noqa: E402
 from revivatech.routing import websocket_urlpatterns  # noqa: E402
+from revivatech.security.asgi import BodySizeLimit  # noqa: E402
 
 
 def build_application(http_app=None) -> ProtocolTypeRouter:
@@ -20,8 +22,10 @@ def build_application(http_app=None) -> ProtocolTypeRouter:
     (same-origin only, with the session's user) to the consumers."""
     return ProtocolTypeRouter(
         {
-            "http": with_event_ingestion(http_app or django_asgi_app),
-            "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+            "http": BodySizeLimit(with_event_ingestion(http_app or django_asgi_app)),
+            "websocket": AllowedHostsOriginValidator(
+                AuthMiddlewareStack(SocketObservabilityMiddleware(URLRouter(websocket_urlpatterns)))
+            ),
         }
     )
 

@@ -59,10 +59,19 @@ INSTALLED_APPS = [
     "notifications",
     "payments",
     "analytics",
+    # Security hardening: login lockout, CSP, and the project's security package (settings/security.py).
+    "axes",
+    "csp",
+    "revivatech.security",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Content-Security-Policy (django-csp, plus this host's ws:/wss:) and Permissions-Policy.
+    "revivatech.security.headers.SiteCSPMiddleware",
+    "revivatech.security.headers.PermissionsPolicyMiddleware",
+    # 413 for bodies over REQUEST_MAX_BODY_BYTES before anything reads them.
+    "revivatech.security.middleware.RequestSizeLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -72,6 +81,8 @@ MIDDLEWARE = [
     "analytics.middleware.AnalyticsRequestMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last: turns a login refused by the lockout into the 429 page (settings/security.py).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "revivatech.urls"
@@ -217,6 +228,11 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": env_int("API_PAGE_SIZE", 20),
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "revivatech.api_errors.exception_handler",
+    # Writes per client IP and per user; rates in SECURITY_RATE_LIMITS (settings/security.py).
+    "DEFAULT_THROTTLE_CLASSES": [
+        "revivatech.security.ratelimit.WriteIPThrottle",
+        "revivatech.security.ratelimit.WriteUserThrottle",
+    ],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"]
     + (["rest_framework.renderers.BrowsableAPIRenderer"] if DEBUG else []),
 }
@@ -230,6 +246,11 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v[0-9]+",
+    # Every operation documents the error answers it can give (401/403/404/400/415/429).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "revivatech.api_schema.document_error_responses",
+    ],
 }
 
 # --- The shop ---
@@ -251,15 +272,7 @@ if PRODUCTION:
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    # The Stripe SDK logs every request at INFO.
-    "loggers": {"stripe": {"level": "WARNING"}},
-}
+# LOGGING (structured JSON logs, LOG_FORMAT / LOG_LEVEL) lives in settings/observability.py.
 
 #: Periodic tasks of the project itself (each app adds its own in its settings module).
 CELERY_BEAT_SCHEDULE: dict = {}

@@ -105,15 +105,10 @@ def test_the_tracker_records_a_visit_end_to_end(live_asgi_url, desktop_chrome):
     # A client-side navigation (history API) counts as a page view.
     page.evaluate("history.pushState({}, '', '/spa-step/')")
     page.wait_for_timeout(100)
-    import time as _t
-
-    print("NAV", _t.monotonic())
 
     # The booking form: start, fields, submit; the booking page redirects to the tracking page.
     page.click(".hero a.button")  # "Book a repair"
     page.wait_for_url(f"{live_asgi_url}/book/")
-    page.wait_for_timeout(3000)
-    print("WAITED", _t.monotonic())
     page.fill("[name=name]", "Dana Scully")
     page.fill("[name=email]", "dana@example.com")
     page.select_option("[name=kind]", "laptop")
