@@ -105,3 +105,19 @@ def image_file(name: str = "photo.png", size=(64, 48), fmt: str = "PNG", color="
     Image.new("RGB", size, color).save(buffer, fmt)
     content_type = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp"}[fmt]
     return SimpleUploadedFile(name, buffer.getvalue(), content_type=content_type)
+
+
+#: A complete, valid booking form (the /book/ page's fields), for tests that post bookings.
+BOOKING_FORM = {
+    "name": "Ada Lovelace",
+    "email": "ada@example.com",
+    "phone": "+44 7700 900123",
+    "preferred_contact": "email",
+    "kind": "laptop",
+    "brand": "Apple",
+    "model": "MacBook Air M1",
+    "serial_number": "C02XYZ123",
+    "condition_on_intake": "Small dent on the lid",
+    "accessories": "Charger",
+    "problem_description": "The keyboard stopped working after a coffee spill.",
+}

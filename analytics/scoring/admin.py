@@ -7,28 +7,12 @@ from __future__ import annotations
 from django.contrib import admin, messages
 from django.http import HttpRequest
 
+from analytics.admin import StaffReadOnlyAdmin  # defined before analytics.admin imports this module
 from repairs.roles import is_shop_staff
 
 from . import services
 from .models import CustomerScore, ScoringModel
 from .training import NotEnoughData
-
-
-class StaffOnlyReadOnly(admin.ModelAdmin):
-    def has_module_permission(self, request: HttpRequest) -> bool:
-        return is_shop_staff(request.user)
-
-    def has_view_permission(self, request: HttpRequest, obj=None) -> bool:
-        return is_shop_staff(request.user)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
 
 
 # Both actions act on the whole shop whatever rows are ticked (tick any one); the very first training
@@ -56,7 +40,7 @@ def score_now(modeladmin, request: HttpRequest, queryset) -> None:
 
 
 @admin.register(ScoringModel)
-class ScoringModelAdmin(StaffOnlyReadOnly):
+class ScoringModelAdmin(StaffReadOnlyAdmin):
     list_display = (
         "kind",
         "version",
@@ -77,7 +61,7 @@ class ScoringModelAdmin(StaffOnlyReadOnly):
 
 
 @admin.register(CustomerScore)
-class CustomerScoreAdmin(StaffOnlyReadOnly):
+class CustomerScoreAdmin(StaffReadOnlyAdmin):
     list_display = (
         "customer",
         "segment",

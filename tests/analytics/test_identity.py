@@ -23,24 +23,12 @@ from tests.analytics.factories import (
     ms,
     post_events,
 )
-from tests.factories import DEFAULT_PASSWORD, CustomerWithLoginFactory, StaffFactory
+from tests.factories import BOOKING_FORM, DEFAULT_PASSWORD, CustomerWithLoginFactory, StaffFactory
 
 pytestmark = pytest.mark.django_db
 
 IP = "203.0.113.9"
-BOOKING = {
-    "name": "Ada Lovelace",
-    "email": "ada@example.com",
-    "phone": "+44 7700 900123",
-    "preferred_contact": "email",
-    "kind": "laptop",
-    "brand": "Apple",
-    "model": "MacBook Air M1",
-    "serial_number": "C02XYZ123",
-    "condition_on_intake": "Small dent",
-    "accessories": "Charger",
-    "problem_description": "The keyboard stopped working after a coffee spill.",
-}
+BOOKING = BOOKING_FORM
 
 
 def browser(ua: str = CHROME_DESKTOP, ip: str = IP) -> Client:

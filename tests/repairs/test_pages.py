@@ -14,24 +14,12 @@ from repairs.forms import BookingForm
 from repairs.models import Customer, Device, RepairTicket, TicketEvent
 from repairs.presenters import describe_event, format_money
 from repairs.views import add_service_errors
-from tests.factories import DEFAULT_PASSWORD, StaffFactory, advance, image_file, make_ticket
+from tests.factories import BOOKING_FORM, DEFAULT_PASSWORD, StaffFactory, advance, image_file, make_ticket
 
 pytestmark = pytest.mark.django_db
 
 
-VALID_BOOKING = {
-    "name": "Ada Lovelace",
-    "email": "ada@example.com",
-    "phone": "+44 7700 900123",
-    "preferred_contact": "email",
-    "kind": "laptop",
-    "brand": "Apple",
-    "model": "MacBook Air M1",
-    "serial_number": "C02XYZ123",
-    "condition_on_intake": "Small dent on the lid",
-    "accessories": "Charger",
-    "problem_description": "The keyboard stopped working after a coffee spill.",
-}
+VALID_BOOKING = BOOKING_FORM
 
 
 def login(client, user) -> None:

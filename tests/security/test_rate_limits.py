@@ -11,22 +11,11 @@ from rest_framework.authtoken.models import Token
 
 from repairs.models import RepairTicket
 from tests.analytics.factories import batch, event, post_events
+from tests.factories import BOOKING_FORM
 
 pytestmark = pytest.mark.django_db
 
-BOOKING = {
-    "name": "Ada Lovelace",
-    "email": "ada@example.com",
-    "phone": "+44 7700 900123",
-    "preferred_contact": "email",
-    "kind": "laptop",
-    "brand": "Apple",
-    "model": "MacBook Air M1",
-    "serial_number": "C02XYZ123",
-    "condition_on_intake": "Small dent on the lid",
-    "accessories": "Charger",
-    "problem_description": "The keyboard stopped working after a coffee spill.",
-}
+BOOKING = BOOKING_FORM
 
 
 def test_booking_page_posts_are_limited_per_ip_with_a_429_page(client, settings):
