@@ -41,6 +41,13 @@ def _fresh_rate_limits():
 
 
 @pytest.fixture(autouse=True)
+def _no_cached_closed_day_vitals(settings):
+    """The summed web vitals of past days are cached for an hour in production; tests plant
+    different histograms for the same days, so they read them fresh (one test covers the cache)."""
+    settings.ANALYTICS_VITALS_CLOSED_DAYS_CACHE_SECONDS = 0
+
+
+@pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 

@@ -67,6 +67,8 @@ ANALYTICS_MAX_REPORT_DAYS = env_int("ANALYTICS_MAX_REPORT_DAYS", 366)
 
 # --- Monitoring: anomaly alerts (analytics/monitoring, docs/README-monitoring.md) ------------------------
 #: |z-score| at or above which an hour is anomalous (robust z against the same hour of the week).
+#: How long the summed web-vital histograms of whole past days stay cached (0: never cached).
+ANALYTICS_VITALS_CLOSED_DAYS_CACHE_SECONDS = env_int("ANALYTICS_VITALS_CLOSED_DAYS_CACHE_SECONDS", 3600)
 ANALYTICS_ALERT_Z = float(env_str("ANALYTICS_ALERT_Z", "3.5"))
 #: Same-hour-of-week slots of the previous weeks the baseline uses, and how many must exist.
 ANALYTICS_ALERT_BASELINE_WEEKS = env_int("ANALYTICS_ALERT_BASELINE_WEEKS", 6)

@@ -20,6 +20,7 @@ fixed: changing them would need the histograms rebuilt (:func:`rebuild`).
 
 from __future__ import annotations
 
+import hashlib
 import math
 from bisect import bisect_left
 from collections import Counter, defaultdict
@@ -27,6 +28,8 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from django.conf import settings
+from django.core.cache import cache
 from django.db.models import QuerySet, Sum
 
 from ...models import Event, EventType
@@ -194,9 +197,39 @@ def _day_start(moment: datetime) -> datetime:
     return moment.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
 
 
-def _histogram_rows(start: datetime, end: datetime) -> list[QuerySet]:
-    """Whole UTC days from the daily table, the partial days at the edges from the hourly one (from
-    the hour holding ``start`` to ``end``)."""
+def _grouped(rows: QuerySet, segment: Segment | None) -> list[tuple[str, str, int, int]]:
+    """(path, vital, bucket, count) summed over ``rows``, for the segment."""
+    if segment:
+        rows = rows.filter(**segment.as_filter())
+    return list(rows.values_list("path", "name", "bucket").annotate(n=Sum("count")).order_by())
+
+
+def closed_days_cache_key(first_day: datetime, last_day: datetime, segment: Segment | None) -> str:
+    scope = sorted(segment.as_filter().items()) if segment else []
+    digest = hashlib.sha256(f"{first_day.date()}|{last_day.date()}|{scope}".encode()).hexdigest()[:32]
+    return f"analytics:vitals:closed-days:{digest}"
+
+
+def _closed_days(first_day: datetime, last_day: datetime, segment: Segment | None) -> list[tuple]:
+    """The daily histograms of whole past UTC days, summed. Those days are closed (only a rare late
+    beacon still adds to them), so the sum is kept in the cache for
+    ``ANALYTICS_VITALS_CLOSED_DAYS_CACHE_SECONDS``: a 30-day panel over millions of samples then costs
+    one cache read instead of a scan of a few hundred thousand histogram rows."""
+    rows = WebVitalDailyHistogram.objects.filter(day__gte=first_day.date(), day__lt=last_day.date())
+    seconds = settings.ANALYTICS_VITALS_CLOSED_DAYS_CACHE_SECONDS
+    if seconds <= 0:
+        return _grouped(rows, segment)
+    key = closed_days_cache_key(first_day, last_day, segment)
+    found = cache.get(key)
+    if found is None:
+        found = _grouped(rows, segment)
+        cache.set(key, found, seconds)
+    return found
+
+
+def _histogram_sums(start: datetime, end: datetime, segment: Segment | None) -> list[list[tuple]]:
+    """Whole UTC days from the daily table (cached: they are closed), the partial days at the edges
+    from the hourly one (from the hour holding ``start`` to ``end``)."""
     first_hour = start.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
     end = end.astimezone(UTC)
     first_day = (
@@ -204,11 +237,11 @@ def _histogram_rows(start: datetime, end: datetime) -> list[QuerySet]:
     )
     last_day = _day_start(end)  # days before this one end by ``end``
     if first_day >= last_day:
-        return [WebVitalHistogram.objects.filter(hour__gte=first_hour, hour__lt=end)]
+        return [_grouped(WebVitalHistogram.objects.filter(hour__gte=first_hour, hour__lt=end), segment)]
     return [
-        WebVitalDailyHistogram.objects.filter(day__gte=first_day.date(), day__lt=last_day.date()),
-        WebVitalHistogram.objects.filter(hour__gte=first_hour, hour__lt=first_day),
-        WebVitalHistogram.objects.filter(hour__gte=last_day, hour__lt=end),
+        _closed_days(first_day, last_day, segment),
+        _grouped(WebVitalHistogram.objects.filter(hour__gte=first_hour, hour__lt=first_day), segment),
+        _grouped(WebVitalHistogram.objects.filter(hour__gte=last_day, hour__lt=end), segment),
     ]
 
 
@@ -216,12 +249,10 @@ def web_vitals_p75(start: datetime, end: datetime, segment: Segment | None = Non
     """p75 of LCP, INP and CLS per page, busiest first, for the hours from the one holding ``start``
     up to ``end`` (exclusive)."""
     histograms: dict[str, dict[str, dict[int, int]]] = defaultdict(lambda: defaultdict(dict))
-    for rows in _histogram_rows(start, end):
-        if segment:
-            rows = rows.filter(**segment.as_filter())
-        for row in rows.values("path", "name", "bucket").annotate(n=Sum("count")).order_by():
-            counts = histograms[row["path"]][row["name"]]
-            counts[row["bucket"]] = counts.get(row["bucket"], 0) + row["n"]
+    for sums in _histogram_sums(start, end, segment):
+        for path, name, bucket, n in sums:
+            counts = histograms[path][name]
+            counts[bucket] = counts.get(bucket, 0) + n
     pages = []
     for path, by_vital in histograms.items():
         page: dict[str, Any] = {"path": path, "samples": 0}

@@ -171,3 +171,29 @@ def test_long_ranges_read_whole_days_from_the_daily_rows_and_the_edges_hourly(fl
         )
         (page,) = selectors.web_vitals_p75(start, end)
         assert page["cls_samples"] == hours_covered, (start, end)
+
+
+def test_whole_past_days_are_summed_once_then_read_from_the_cache(
+    flushed, settings, django_assert_num_queries
+):
+    """Closed days do not change: a 30-day panel reads their summed histograms from the cache, and
+    only the partial days at the edges from the database."""
+    from django.core.cache import cache
+
+    settings.ANALYTICS_VITALS_CLOSED_DAYS_CACHE_SECONDS = 3600
+    first = datetime(2026, 11, 10, tzinfo=UTC)
+    key = vitals.closed_days_cache_key(first + timedelta(days=1), first + timedelta(days=3), None)
+    cache.delete(key)
+    store(
+        Visitor(),
+        *[("web_vital", first + timedelta(hours=h), "/", {"name": "LCP", "value": 1800}) for h in range(96)],
+    )
+    flushed()
+    start, end = first + timedelta(hours=5), first + timedelta(days=3, hours=7)
+    with django_assert_num_queries(3):  # the closed days, then the two partial edge days
+        (cold,) = selectors.web_vitals_p75(start, end)
+    with django_assert_num_queries(2):  # the edges only
+        (warm,) = selectors.web_vitals_p75(start, end)
+    assert warm == cold and cold["lcp_samples"] == 96 - 5 - (24 - 7)
+    assert cache.get(key) is not None
+    cache.delete(key)
