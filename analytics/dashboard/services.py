@@ -2,14 +2,13 @@
 
 :func:`build_dashboard` gathers every panel for a set of filters from the rollups, the live
 counters and the other apps' selectors (tickets, revenue) plus analytics.monitoring's alerts and
-web vitals when that module is installed. :func:`on_events_stored` (registered on the storage's
+web vitals. :func:`on_events_stored` (registered on the storage's
 after-commit hook) feeds the live counters and pushes activity items and a tick;
 :func:`on_domain_event` ticks when a ticket or payment changes.
 """
 
 from __future__ import annotations
 
-import importlib
 import logging
 import time
 from collections.abc import Callable
@@ -22,6 +21,7 @@ from revivatech.events import DomainEvent
 from revivatech.money import minor_to_decimal_string
 
 from ..models import EVENT_NAME_BY_TYPE, EventType
+from ..monitoring import selectors as monitoring_selectors
 from ..selectors import Segment
 from . import live, selectors
 from .filters import DashboardFilters
@@ -68,34 +68,22 @@ def revenue_panel(filters: DashboardFilters) -> list[dict[str, Any]]:
     ]
 
 
-def _monitoring(name: str) -> Callable[..., Any] | None:
-    """A reader of analytics.monitoring (alerts, web vitals) if that module exists yet."""
-    try:
-        module = importlib.import_module("analytics.monitoring.selectors")
-    except ImportError:
-        return None
-    return getattr(module, name, None)
-
-
-def _read_monitoring(name: str, *args: Any) -> tuple[list[dict[str, Any]], bool]:
+def _read_monitoring(reader: Callable[..., Any], *args: Any) -> tuple[list[dict[str, Any]], bool]:
     """A monitoring panel's rows and whether they are available; a failure there shows the panel
     as unavailable instead of failing the whole dashboard."""
-    reader = _monitoring(name)
-    if reader is None:
-        return [], False
     try:
         return list(reader(*args)), True
     except Exception:
-        logger.exception("dashboard: analytics.monitoring.selectors.%s failed", name)
+        logger.exception("dashboard: analytics.monitoring.selectors.%s failed", reader.__name__)
         return [], False
 
 
 def alerts_panel() -> tuple[list[dict[str, Any]], bool]:
-    return _read_monitoring("open_alerts")
+    return _read_monitoring(monitoring_selectors.open_alerts)
 
 
 def vitals_panel(filters: DashboardFilters) -> tuple[list[dict[str, Any]], bool]:
-    return _read_monitoring("web_vitals_p75", filters.start, filters.end, filters.segment)
+    return _read_monitoring(monitoring_selectors.web_vitals_p75, filters.start, filters.end, filters.segment)
 
 
 # --- activity ----------------------------------------------------------------------------------------

@@ -18,23 +18,7 @@ from typing import Any
 import structlog
 import structlog.tracebacks
 
-_PII_PROCESSOR: Any = None
-_PII_LOOKED_UP = False
-
-
-def _security_pii_processor():
-    """The security app's PII-masking processor (``revivatech.security.logging``), when present."""
-    global _PII_PROCESSOR, _PII_LOOKED_UP
-    if not _PII_LOOKED_UP:
-        _PII_LOOKED_UP = True
-        try:
-            from revivatech.security.logging import mask_pii_processor
-        except ImportError:
-            _PII_PROCESSOR = None
-        else:
-            _PII_PROCESSOR = mask_pii_processor
-    return _PII_PROCESSOR
-
+from revivatech.security.logging import mask_pii_processor
 
 #: Our own identifiers: random hex that the masking rules could take for a phone or card number.
 _UNMASKED_KEYS = (
@@ -49,13 +33,10 @@ _UNMASKED_KEYS = (
 
 
 def mask_pii(logger: Any, method_name: str, event_dict: dict[str, Any]) -> dict[str, Any]:
-    """Delegate to the security app's masking (looked up lazily, so either app can land first);
-    runs after tracebacks are formatted, so they are masked too."""
-    processor = _security_pii_processor()
-    if processor is None:
-        return event_dict
+    """The security app's masking, run after tracebacks are formatted (so they are masked too);
+    our own random identifiers are kept as they are."""
     kept = {key: event_dict.pop(key) for key in _UNMASKED_KEYS if key in event_dict}
-    masked = processor(logger, method_name, event_dict)
+    masked = mask_pii_processor(logger, method_name, event_dict)
     masked.update(kept)
     return masked
 

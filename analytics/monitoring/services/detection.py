@@ -29,7 +29,7 @@ from __future__ import annotations
 import logging
 import math
 import statistics
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from statistics import NormalDist
@@ -39,6 +39,8 @@ from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Min, Sum
 from django.utils import timezone
+
+from analytics.dashboard.realtime import push_to_dashboard
 
 from ...models import EventRollup, EventType, SessionRollup
 from ..models import Alert, AlertDirection, AlertMetric, AlertStatus
@@ -549,25 +551,13 @@ def alert_dict(alert: Alert) -> dict[str, Any]:
     }
 
 
-def _dashboard_push() -> Callable[[dict[str, Any]], Any] | None:
-    try:
-        from analytics.dashboard.realtime import push_to_dashboard
-    except ImportError:
-        return None
-    return push_to_dashboard
-
-
 def push_alerts(alerts: list[dict[str, Any]]) -> int:
-    """Send alerts to the live dashboard (``dashboard.alert``); a missing dashboard module or a
-    channel-layer fault is logged, never raised (the alert is stored and the page reads it on load)."""
-    push = _dashboard_push()
-    if push is None:
-        logger.debug("analytics.dashboard.realtime is not available: %d alerts not pushed", len(alerts))
-        return 0
+    """Send alerts to the live dashboard (``dashboard.alert``); a channel-layer fault is logged,
+    never raised (the alert is stored and the page reads it on load)."""
     pushed = 0
     for alert in alerts:
         try:
-            push({"type": "dashboard.alert", "alert": alert})
+            push_to_dashboard({"type": "dashboard.alert", "alert": alert})
             pushed += 1
         except Exception:
             logger.warning("could not push alert %s to the dashboard", alert["id"], exc_info=True)
