@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 
 .DEFAULT_GOAL := run
-.PHONY: run setup install install-dev test lint format check-deploy worker beat compose-check clean
+.PHONY: run setup install install-dev test test-dates lint format check-deploy worker beat compose-check clean
 
 $(VENV)/.installed-runtime: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -41,6 +41,12 @@ test: install-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+## test-dates: the date-sensitive tests again as if today were 45 days ahead and a 29 February
+DATE_TESTS ?= tests/analytics tests/notifications tests/payments tests/repairs
+test-dates: install-dev
+	$(VENV)/bin/pytest -q -m "not browser and not e2e" --clock=+45d $(DATE_TESTS) $(PYTEST_ARGS)
+	$(VENV)/bin/pytest -q -m "not browser and not e2e" --clock=2028-02-29 $(DATE_TESTS) $(PYTEST_ARGS)
 
 lint: install-dev
 	$(VENV)/bin/ruff check .

@@ -152,7 +152,7 @@ def scorecard(f: dict[str, float], p: Prediction, currency: str) -> Scorecard:
 
 
 def _segment(f: dict[str, float], p: Prediction, scores: dict[str, int]) -> tuple[str, str]:
-    """First matching rule wins (the order matters; see docs/README-scoring.md)."""
+    """First matching rule wins (the order matters; see docs/scoring.md)."""
     at_risk = settings.SCORING_AT_RISK_CHURN
     if f["tickets_total"] and f["recency_days"] > 540 and f["days_since_last_visit"] > 180:
         return Segment.LOST, f"no repair for {f['recency_days'] / 30.44:.0f} months and no visit for 6 months"

@@ -65,7 +65,7 @@ ANALYTICS_EVENT_RETENTION_MONTHS = env_int("ANALYTICS_EVENT_RETENTION_MONTHS", 1
 #: Longest date range a funnel or journey query may cover.
 ANALYTICS_MAX_REPORT_DAYS = env_int("ANALYTICS_MAX_REPORT_DAYS", 366)
 
-# --- Monitoring: anomaly alerts (analytics/monitoring, docs/README-monitoring.md) ------------------------
+# --- Monitoring: anomaly alerts (analytics/monitoring, docs/monitoring.md) ------------------------
 #: |z-score| at or above which an hour is anomalous (robust z against the same hour of the week).
 #: How long the summed web-vital histograms of whole past days stay cached (0: never cached).
 ANALYTICS_VITALS_CLOSED_DAYS_CACHE_SECONDS = env_int("ANALYTICS_VITALS_CLOSED_DAYS_CACHE_SECONDS", 3600)
@@ -88,7 +88,7 @@ ANALYTICS_ALERT_CONVERSION_SETTLE_MINUTES = env_int("ANALYTICS_ALERT_CONVERSION_
 ANALYTICS_ALERT_RESOLVE_AFTER_MINUTES = env_int("ANALYTICS_ALERT_RESOLVE_AFTER_MINUTES", 60)
 ANALYTICS_ALERT_INTERVAL_SECONDS = env_int("ANALYTICS_ALERT_INTERVAL_SECONDS", 300)
 
-# --- Customer scoring (docs/README-scoring.md) -----------------------------------------------------
+# --- Customer scoring (docs/scoring.md) -----------------------------------------------------
 #: Label window h (days): train on features at now−2h (labels to now−h), test on now−h (labels to now).
 SCORING_WINDOW_DAYS = env_int("SCORING_WINDOW_DAYS", 180)
 #: Customers with a repair needed before each cut-off to train at all.

@@ -1,6 +1,6 @@
 """Observability settings: structured logs, request ids, Sentry, Prometheus metrics.
 
-Every value comes from the environment (docs/README-observability.md lists them).
+Every value comes from the environment (docs/observability.md lists them).
 """
 
 from revivatech.env import env_bool, env_str

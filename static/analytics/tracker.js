@@ -1,4 +1,4 @@
-/* RevivaTech tracker (terse: 2.5 KB gzip budget), see docs/README-analytics.md */
+/* RevivaTech tracker (terse: 2.5 KB gzip budget), see docs/analytics.md */
 ((w,d,n)=>{
 let c=d.currentScript.dataset,E=c.endpoint,L=location,now=Date.now,path=L.pathname,q=[],eng=0,vis,dep,ex,fm,fs,left,
 clk=[],mut=0,errs=0,V={},vd,cls=0,win=0,ws=0,wl=0,nav=performance.getEntriesByType("navigation")[0];

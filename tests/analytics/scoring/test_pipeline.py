@@ -6,7 +6,7 @@ The shop's history ends at a fixed instant (``SIMULATED_NOW``) and the clock is 
 the planted customer's recency and the months' seasonal demand are the same whatever day the suite
 runs (the pipeline did score the planted customer "loyal" in December and January).
 
-Floors (also in docs/README-scoring.md): churn ROC AUC ≥ 0.70, next-repair ROC AUC ≥ 0.70, CLV MAE
+Floors (also in docs/scoring.md): churn ROC AUC ≥ 0.70, next-repair ROC AUC ≥ 0.70, CLV MAE
 below the naive "last 12 months' spend" forecast. Measured here: churn ≈ 0.80, next repair ≈ 0.84.
 """
 
