@@ -9,7 +9,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 TOP = r"(?:docs|benchmarks|tests|revivatech|repairs|notifications|payments|analytics|templates|static|\.ci)"
-PATH = re.compile(rf"(?<![\w/.-]){TOP}/[A-Za-z0-9_./-]*[A-Za-z0-9_]\.(?:md|py|html|js|css|yml|yaml|json|txt)\b")
+EXT = r"(?:md|py|html|js|css|yml|yaml|json|txt)"
+PATH = re.compile(rf"(?<![\w/.-]){TOP}/[A-Za-z0-9_./-]*[A-Za-z0-9_]\.{EXT}\b")
 LINK = re.compile(r"\]\(([^)#\s]+)(?:#[^)]*)?\)")
 SCANNED = (".py", ".md", ".html", ".js", ".css", ".toml", ".yml", ".txt")
 
