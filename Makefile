@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 
 .DEFAULT_GOAL := run
-.PHONY: run setup install install-dev test test-dates lint format check-deploy worker beat compose-check clean
+.PHONY: run setup install install-dev test test-dates settings-reference lint format check-deploy worker beat compose-check clean
 
 $(VENV)/.installed-runtime: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -60,6 +60,10 @@ format: install-dev
 check-deploy: install
 	DJANGO_PRODUCTION=1 DJANGO_DEBUG=0 DJANGO_SECRET_KEY=$${DJANGO_SECRET_KEY:-$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(50))')} \
 		DJANGO_ALLOWED_HOSTS=$${DJANGO_ALLOWED_HOSTS:-shop.example.com} $(PY) manage.py check --deploy --fail-level WARNING
+
+## settings-reference: regenerate docs/settings-reference.md from revivatech/settings/ (a test checks it)
+settings-reference: install
+	$(PY) scripts/settings_reference.py
 
 worker: install
 	$(VENV)/bin/celery -A revivatech worker -l info
