@@ -23,3 +23,10 @@ class RepairsConfig(AppConfig):
         from .privacy import erase_customer_data, export_customer_data
 
         privacy.register("repairs", export=export_customer_data, erase=erase_customer_data, erase_order=900)
+
+        from revivatech import flags
+
+        from .selectors import customer_id_of_user
+
+        # A signed-in customer is the same rollout subject as their guest tracking links.
+        flags.set_customer_resolver(customer_id_of_user)

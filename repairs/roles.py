@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AnonymousUser, Group, Permission
+from django.contrib.auth.models import Group, Permission
 
-TECHNICIANS_GROUP = "Technicians"
-STAFF_GROUP = "Staff"
-
-ROLE_STAFF = "staff"
-ROLE_TECHNICIAN = "technician"
-ROLE_CUSTOMER = "customer"
-ROLE_ANONYMOUS = "anonymous"
+# The roles themselves live in the project kernel; re-exported for this app's callers.
+from revivatech.roles import (  # noqa: F401
+    ROLE_ANONYMOUS,
+    ROLE_CUSTOMER,
+    ROLE_STAFF,
+    ROLE_TECHNICIAN,
+    STAFF_GROUP,
+    TECHNICIANS_GROUP,
+    is_shop_staff,
+    is_technician,
+    role_of,
+)
 
 _TECHNICIAN_PERMISSIONS = [
     "view_repairticket",
@@ -29,32 +34,6 @@ _TECHNICIAN_PERMISSIONS = [
     "add_note",
     "view_note",
 ]
-
-
-def _group_names(user) -> set[str]:
-    cached = getattr(user, "_revivatech_groups", None)
-    if cached is None:
-        cached = set(user.groups.values_list("name", flat=True)) if user.is_authenticated else set()
-        user._revivatech_groups = cached
-    return cached
-
-
-def is_shop_staff(user) -> bool:
-    return bool(user and user.is_authenticated and (user.is_superuser or STAFF_GROUP in _group_names(user)))
-
-
-def is_technician(user) -> bool:
-    return bool(user and user.is_authenticated and TECHNICIANS_GROUP in _group_names(user))
-
-
-def role_of(user) -> str:
-    if user is None or isinstance(user, AnonymousUser) or not user.is_authenticated:
-        return ROLE_ANONYMOUS
-    if is_shop_staff(user):
-        return ROLE_STAFF
-    if is_technician(user):
-        return ROLE_TECHNICIAN
-    return ROLE_CUSTOMER
 
 
 def ensure_role_groups(**kwargs) -> None:

@@ -192,3 +192,12 @@ def technician_workload() -> list[dict]:
     if unassigned:
         rows.append({"technician_id": None, "name": "Unassigned", "open_tickets": unassigned})
     return rows
+
+
+def customer_id_of_user(user) -> int | None:
+    """The customer record behind a login (cached on the user object for the request)."""
+    if not getattr(user, "is_authenticated", False):
+        return None
+    if not hasattr(user, "_revivatech_customer_id"):
+        user._revivatech_customer_id = Customer.objects.filter(user=user).values_list("pk", flat=True).first()
+    return user._revivatech_customer_id

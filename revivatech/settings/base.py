@@ -58,6 +58,8 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "channels",
+    "waffle",
+    "revivatech.flags",
     "repairs",
     "notifications",
     "payments",
@@ -83,6 +85,8 @@ MIDDLEWARE = [
     # The visitor behind this request, so a booking or login can link it to the customer.
     "analytics.middleware.AnalyticsRequestMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Sets the sticky cookie that keeps an anonymous visitor in or out of a percentage rollout.
+    "waffle.middleware.WaffleMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last: turns a login refused by the lockout into the 429 page (settings/security.py).
     "axes.middleware.AxesMiddleware",
@@ -129,6 +133,12 @@ else:
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Feature flags (revivatech/flags, on django-waffle) ---
+WAFFLE_FLAG_MODEL = "waffle.Flag"  # waffle's own flag (its Meta needs the setting)
+WAFFLE_SECURE = PRODUCTION  # the rollout cookie is Secure behind HTTPS only
+WAFFLE_CREATE_MISSING_FLAGS = False  # a flag without a row uses its registered default
+WAFFLE_ENABLE_ADMIN_PAGES = False  # our admin registers the flag alone (no switches or samples)
 
 # --- Redis: channel layer, cache and Celery broker when REDIS_URL is set ---
 REDIS_URL = env_str("REDIS_URL")

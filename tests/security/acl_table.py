@@ -623,6 +623,7 @@ STAFF_WRITES: dict[str, set[str]] = {
     "notifications.messagetemplate": {"add"},
     "notifications.automationrule": {"add", "delete"},
     "payments.invoice": {"add"},
+    "waffle.flag": {"add", "delete"},
 }
 #: Every registered ModelAdmin whose rights were reviewed for this table (a new one fails the meta-test).
 ADMIN_REVIEWED = {
@@ -657,6 +658,8 @@ ADMIN_REVIEWED = {
     "axes.accessattempt",
     "axes.accesslog",
     "axes.accessfailurelog",
+    "waffle.flag",
+    "flags.flagchange",
 }
 #: Shop staff (the Staff group) get no rights on these: logins, groups and the lockout records are
 #: managed by superusers only.
