@@ -11,6 +11,7 @@ from waffle.models import Flag
 from . import REGISTRY, services
 from .models import FlagChange, FlagCustomers
 
+
 class FlagCustomersInline(admin.StackedInline):
     model = FlagCustomers
     can_delete = False
