@@ -21,19 +21,23 @@ $(VENV)/.installed-dev: $(VENV)/.installed-runtime requirements-dev.txt
 install: $(VENV)/.installed-runtime
 install-dev: $(VENV)/.installed-dev
 
+# Development: DEBUG on, and links in emails (pages build theirs from the request) point at the
+# address `make run` serves, unless SITE_URL is already set.
+DEV_ENV = DJANGO_DEBUG=$${DJANGO_DEBUG:-1} SITE_URL=$${SITE_URL:-http://$(HOST):$(PORT)}
+
 ## setup: install, migrate the embedded SQLite database and load the demo data
 setup: install
-	DJANGO_DEBUG=$${DJANGO_DEBUG:-1} $(PY) manage.py migrate --noinput
-	DJANGO_DEBUG=$${DJANGO_DEBUG:-1} $(PY) manage.py seed_demo
-	DJANGO_DEBUG=$${DJANGO_DEBUG:-1} $(PY) manage.py seed_demo_payments
-	DJANGO_DEBUG=$${DJANGO_DEBUG:-1} $(PY) manage.py seed_dashboard_demo
-	DJANGO_DEBUG=$${DJANGO_DEBUG:-1} $(PY) manage.py simulate_shop --customers 400 --months 24 --namespace demo --if-new
-	DJANGO_DEBUG=$${DJANGO_DEBUG:-1} $(PY) manage.py score_customers --if-unscored
+	$(DEV_ENV) $(PY) manage.py migrate --noinput
+	$(DEV_ENV) $(PY) manage.py seed_demo
+	$(DEV_ENV) $(PY) manage.py seed_demo_payments
+	$(DEV_ENV) $(PY) manage.py seed_dashboard_demo
+	$(DEV_ENV) $(PY) manage.py simulate_shop --customers 400 --months 24 --namespace demo --if-new
+	$(DEV_ENV) $(PY) manage.py score_customers --if-unscored
 
 ## run: setup, then serve HTTP + WebSockets (ASGI, uvicorn) on http://$(HOST):$(PORT)
 run: setup
 	@echo "RevivaTech on http://$(HOST):$(PORT)  (logins: customer / technician / staff, password revivatech-demo)"
-	DJANGO_DEBUG=$${DJANGO_DEBUG:-1} $(VENV)/bin/uvicorn revivatech.asgi:application \
+	$(DEV_ENV) $(VENV)/bin/uvicorn revivatech.asgi:application \
 		--host $(HOST) --port $(PORT) --lifespan off
 
 ## test: lint, then the whole test suite (SQLite locally; PostgreSQL + Redis when DATABASE_URL/REDIS_URL are set)
@@ -53,7 +57,8 @@ format: install-dev
 ## check-deploy: Django's deployment checklist with production settings
 check-deploy: install
 	DJANGO_PRODUCTION=1 DJANGO_DEBUG=0 DJANGO_SECRET_KEY=$${DJANGO_SECRET_KEY:-$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(50))')} \
-		DJANGO_ALLOWED_HOSTS=$${DJANGO_ALLOWED_HOSTS:-shop.example.com} $(PY) manage.py check --deploy --fail-level WARNING
+		DJANGO_ALLOWED_HOSTS=$${DJANGO_ALLOWED_HOSTS:-shop.example.com} SITE_URL=$${SITE_URL:-https://shop.example.com} \
+		$(PY) manage.py check --deploy --fail-level WARNING
 
 worker: install
 	$(VENV)/bin/celery -A revivatech worker -l info

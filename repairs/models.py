@@ -142,6 +142,7 @@ class RepairTicket(models.Model):
 
     @property
     def tracking_url(self) -> str:
+        """The link customers get in messages (SITE_URL); pages use revivatech.links.absolute_url."""
         return settings.SITE_URL + self.get_absolute_url()
 
     @property

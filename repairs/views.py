@@ -22,6 +22,7 @@ from django.urls import reverse
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_http_methods, require_POST
 
+from revivatech.links import absolute_url
 from revivatech.security.ratelimit import BookingIPThrottle, BookingUserThrottle, throttle_page
 
 from . import photos, selectors, services
@@ -174,7 +175,8 @@ def receipt(request: HttpRequest, token: str) -> HttpResponse:
     ticket = selectors.ticket_by_tracking_token(token)
     if ticket is None:
         return not_found(request)
-    qr_svg = segno.make(ticket.tracking_url, error="m").svg_inline(
+    tracking_url = absolute_url(ticket.get_absolute_url(), request)
+    qr_svg = segno.make(tracking_url, error="m").svg_inline(
         scale=4,
         title=f"QR code: tracking page for {ticket.reference}",
         svgclass="qr-code",
@@ -182,7 +184,8 @@ def receipt(request: HttpRequest, token: str) -> HttpResponse:
         omitsize=True,  # a viewBox instead of a fixed size, so CSS can scale it for print
     )
     # segno builds the SVG from the URL's QR modules only: no user text is interpolated unescaped.
-    return render(request, "repairs/receipt.html", {"ticket": ticket, "qr_svg": mark_safe(qr_svg)})  # noqa: S308
+    context = {"ticket": ticket, "tracking_url": tracking_url, "qr_svg": mark_safe(qr_svg)}  # noqa: S308
+    return render(request, "repairs/receipt.html", context)
 
 
 def _variant_response(request: HttpRequest, photo: Photo | None, width: int | None, fmt: str) -> HttpResponse:
