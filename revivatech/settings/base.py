@@ -60,6 +60,8 @@ INSTALLED_APPS = [
     "notifications",
     "payments",
     "analytics",
+    # The kernel: registers every app's Celery tasks once Django is ready (revivatech/apps.py).
+    "revivatech",
     # Security hardening: login lockout, CSP, and the project's security package (settings/security.py).
     "axes",
     "csp",
