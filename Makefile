@@ -24,21 +24,32 @@ install-dev: $(VENV)/.installed-dev
 # Development: DEBUG on, and links in emails (pages build theirs from the request) point at the
 # address `make run` serves, unless SITE_URL is already set.
 DEV_ENV = DJANGO_DEBUG=$${DJANGO_DEBUG:-1} SITE_URL=$${SITE_URL:-http://$(HOST):$(PORT)}
+# The set-up steps log warnings only: each prints one line of its own.
+SETUP_ENV = $(DEV_ENV) LOG_LEVEL=$${LOG_LEVEL:-WARNING}
 
-## setup: install, migrate the embedded SQLite database and load the demo data
+## setup: install, migrate the embedded SQLite database and load the demo data (one line per step;
+## emails the demo sends are written to var/mail/, EMAIL_FILE_PATH)
+SIMULATE_ARGS ?= --customers 400 --months 24
 setup: install
-	$(DEV_ENV) $(PY) manage.py migrate --noinput
-	$(DEV_ENV) $(PY) manage.py seed_demo
-	$(DEV_ENV) $(PY) manage.py seed_demo_payments
-	$(DEV_ENV) $(PY) manage.py seed_dashboard_demo
-	$(DEV_ENV) $(PY) manage.py simulate_shop --customers 400 --months 24 --namespace demo --if-new
-	$(DEV_ENV) $(PY) manage.py score_customers --if-unscored
+	@$(SETUP_ENV) $(PY) manage.py migrate --noinput -v 0 && echo "Database ready."
+	@$(SETUP_ENV) $(PY) manage.py seed_demo
+	@$(SETUP_ENV) $(PY) manage.py seed_demo_payments
+	@$(SETUP_ENV) $(PY) manage.py seed_dashboard_demo
+	@$(SETUP_ENV) $(PY) manage.py simulate_shop $(SIMULATE_ARGS) --namespace demo --if-new
+	@$(SETUP_ENV) $(PY) manage.py score_customers --if-unscored
 
 ## run: setup, then serve HTTP + WebSockets (ASGI, uvicorn) on http://$(HOST):$(PORT)
 run: setup
-	@echo "RevivaTech on http://$(HOST):$(PORT)  (logins: customer / technician / staff, password revivatech-demo)"
-	$(DEV_ENV) $(VENV)/bin/uvicorn revivatech.asgi:application \
-		--host $(HOST) --port $(PORT) --lifespan off
+	@echo ""
+	@echo "Emails the site sends are written to files (one per message, newest: ls -t | head) in"
+	@echo "  $${EMAIL_FILE_PATH:-$${DJANGO_VAR_DIR:-var}/mail}/"
+	@echo "Stop the server with Ctrl+C."
+	@echo ""
+	@echo "  RevivaTech is running on http://$(HOST):$(PORT)/"
+	@echo "  Logins: customer / technician / staff, password $${DEMO_PASSWORD:-revivatech-demo}"
+	@echo ""
+	@$(DEV_ENV) $(VENV)/bin/uvicorn revivatech.asgi:application \
+		--host $(HOST) --port $(PORT) --lifespan off --log-level warning
 
 ## test: lint, then the whole test suite (SQLite locally; PostgreSQL + Redis when DATABASE_URL/REDIS_URL are set)
 test: install-dev
