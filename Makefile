@@ -21,20 +21,35 @@ $(VENV)/.installed-dev: $(VENV)/.installed-runtime requirements-dev.txt
 install: $(VENV)/.installed-runtime
 install-dev: $(VENV)/.installed-dev
 
-## setup: install, migrate the embedded SQLite database and load the demo data
+# Development: DEBUG on, and links in emails (pages build theirs from the request) point at the
+# address `make run` serves, unless SITE_URL is already set.
+DEV_ENV = DJANGO_DEBUG=$${DJANGO_DEBUG:-1} SITE_URL=$${SITE_URL:-http://$(HOST):$(PORT)}
+# The set-up steps log warnings only: each prints one line of its own.
+SETUP_ENV = $(DEV_ENV) LOG_LEVEL=$${LOG_LEVEL:-WARNING}
+
+## setup: install, migrate the embedded SQLite database and load the demo data (one line per step;
+## emails the demo sends are written to var/mail/, EMAIL_FILE_PATH)
+SIMULATE_ARGS ?= --customers 400 --months 24
 setup: install
-	DJANGO_DEBUG=$${DJANGO_DEBUG:-1} $(PY) manage.py migrate --noinput
-	DJANGO_DEBUG=$${DJANGO_DEBUG:-1} $(PY) manage.py seed_demo
-	DJANGO_DEBUG=$${DJANGO_DEBUG:-1} $(PY) manage.py seed_demo_payments
-	DJANGO_DEBUG=$${DJANGO_DEBUG:-1} $(PY) manage.py seed_dashboard_demo
-	DJANGO_DEBUG=$${DJANGO_DEBUG:-1} $(PY) manage.py simulate_shop --customers 400 --months 24 --namespace demo --if-new
-	DJANGO_DEBUG=$${DJANGO_DEBUG:-1} $(PY) manage.py score_customers --if-unscored
+	@$(SETUP_ENV) $(PY) manage.py migrate --noinput -v 0 && echo "Database ready."
+	@$(SETUP_ENV) $(PY) manage.py seed_demo
+	@$(SETUP_ENV) $(PY) manage.py seed_demo_payments
+	@$(SETUP_ENV) $(PY) manage.py seed_dashboard_demo
+	@$(SETUP_ENV) $(PY) manage.py simulate_shop $(SIMULATE_ARGS) --namespace demo --if-new
+	@$(SETUP_ENV) $(PY) manage.py score_customers --if-unscored
 
 ## run: setup, then serve HTTP + WebSockets (ASGI, uvicorn) on http://$(HOST):$(PORT)
 run: setup
-	@echo "RevivaTech on http://$(HOST):$(PORT)  (logins: customer / technician / staff, password revivatech-demo)"
-	DJANGO_DEBUG=$${DJANGO_DEBUG:-1} $(VENV)/bin/uvicorn revivatech.asgi:application \
-		--host $(HOST) --port $(PORT) --lifespan off
+	@echo ""
+	@echo "Emails the site sends are written to files (one per message, newest: ls -t | head) in"
+	@echo "  $${EMAIL_FILE_PATH:-$${DJANGO_VAR_DIR:-var}/mail}/"
+	@echo "Stop the server with Ctrl+C."
+	@echo ""
+	@echo "  RevivaTech is running on http://$(HOST):$(PORT)/"
+	@echo "  Logins: customer / technician / staff, password $${DEMO_PASSWORD:-revivatech-demo}"
+	@echo ""
+	@$(DEV_ENV) $(VENV)/bin/uvicorn revivatech.asgi:application \
+		--host $(HOST) --port $(PORT) --lifespan off --log-level warning
 
 ## test: lint, then the whole test suite (SQLite locally; PostgreSQL + Redis when DATABASE_URL/REDIS_URL are set)
 test: install-dev
@@ -59,7 +74,8 @@ format: install-dev
 ## check-deploy: Django's deployment checklist with production settings
 check-deploy: install
 	DJANGO_PRODUCTION=1 DJANGO_DEBUG=0 DJANGO_SECRET_KEY=$${DJANGO_SECRET_KEY:-$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(50))')} \
-		DJANGO_ALLOWED_HOSTS=$${DJANGO_ALLOWED_HOSTS:-shop.example.com} $(PY) manage.py check --deploy --fail-level WARNING
+		DJANGO_ALLOWED_HOSTS=$${DJANGO_ALLOWED_HOSTS:-shop.example.com} SITE_URL=$${SITE_URL:-https://shop.example.com} \
+		$(PY) manage.py check --deploy --fail-level WARNING
 
 ## settings-reference: regenerate docs/settings-reference.md from revivatech/settings/ (a test checks it)
 settings-reference: install

@@ -36,10 +36,11 @@ def check_notification_settings(app_configs, **kwargs):
 @register(Tags.security, deploy=True)
 def check_production_providers(app_configs, **kwargs):
     notes = []
-    if settings.NOTIFICATIONS_PROVIDERS.get("email") == ["console"]:
+    if set(settings.NOTIFICATIONS_PROVIDERS.get("email", [])) <= {"console", "file"}:
         notes.append(
             Info(
-                "Email goes to the console: configure SENDGRID_API_KEY, AMAZON_SES_REGION or EMAIL_HOST.",
+                "Email goes to files or the console, not to customers: configure SENDGRID_API_KEY, "
+                "AMAZON_SES_REGION or EMAIL_HOST.",
                 id="notifications.I001",
             )
         )

@@ -1,16 +1,27 @@
-"""Demo helpers: generated photos and one-click updates for the realtime demo page."""
+"""Demo helpers: generated photos and one-click updates for the realtime demo page.
+
+The page only ever acts on demo tickets made for it: the tickets of one made-up customer
+(``Customer.is_demo``, an address under the reserved ``.invalid`` domain, no phone, no login), whom
+the notifications never message and no booking is ever matched to. A customer's ticket is refused.
+"""
 
 from __future__ import annotations
 
 import io
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import transaction
+from django.db.models import QuerySet
 from PIL import Image, ImageDraw
 
-from . import services
+from . import selectors, services
 from .lifecycle import Status, allowed_transitions
-from .models import RepairTicket
+from .models import Customer, Device, RepairTicket
+
+DEMO_CUSTOMER_NAME = "Demo customer"
+#: RFC 2606 reserves .invalid: no message to this address can ever reach anyone.
+DEMO_CUSTOMER_EMAIL = "realtime-demo@revivatech.invalid"
 
 DEMO_KINDS = {
     "status": "Next status",
@@ -22,6 +33,40 @@ DEMO_KINDS = {
 }
 
 _TERMINAL_AVOIDANCE = {Status.CANCELLED, Status.UNREPAIRABLE}
+
+
+def demo_tickets() -> QuerySet[RepairTicket]:
+    """Open demo tickets, newest first."""
+    return (
+        RepairTicket.objects.filter(customer__is_demo=True, status__in=selectors.open_statuses())
+        .select_related("device")
+        .order_by("-created_at", "-pk")
+    )
+
+
+def demo_customer() -> Customer:
+    customer, _ = Customer.objects.get_or_create(
+        is_demo=True,
+        defaults={"name": DEMO_CUSTOMER_NAME, "email": DEMO_CUSTOMER_EMAIL, "phone": "", "user": None},
+    )
+    return customer
+
+
+@transaction.atomic
+def create_demo_ticket(*, by) -> RepairTicket:
+    """A fresh demo ticket through the booking service (so its events are real ones)."""
+    customer = demo_customer()
+    device = Device.objects.create(customer=customer, kind="phone", brand="Demo", model="Realtime phone")
+    return services.create_ticket(
+        customer=customer, device=device, problem="[realtime demo] A made-up repair for the demo page.", by=by
+    )
+
+
+def require_demo_ticket(ticket: RepairTicket) -> RepairTicket:
+    """The demo acts on demo tickets only, never on a customer's repair."""
+    if not ticket.customer.is_demo:
+        raise PermissionDenied("The realtime demo only acts on demo tickets, never on a customer's repair.")
+    return ticket
 
 
 def demo_photo(label: str, color: str = "#345", size: tuple[int, int] = (800, 600)) -> SimpleUploadedFile:
@@ -39,11 +84,12 @@ def next_forward_status(ticket: RepairTicket) -> str | None:
 
 
 def fire_demo_update(ticket: RepairTicket, kind: str, *, by) -> str:
-    """Make one update of ``kind`` through the services; return what was done."""
+    """Make one update of ``kind`` on a demo ticket through the services; return what was done."""
+    require_demo_ticket(ticket)
     if kind == "status":
         target = next_forward_status(ticket)
         if target is None:
-            raise ValidationError({"kind": "This repair is closed; book a new one to keep demonstrating."})
+            raise ValidationError({"kind": "This demo ticket is closed; start a new demo ticket."})
         if target == Status.AWAITING_APPROVAL and ticket.quote_amount is None:
             ticket = services.send_quote(ticket, amount=9900, by=by)
         ticket = services.transition_ticket(ticket, target, by=by, note="Demo update")

@@ -46,6 +46,11 @@ class Customer(models.Model):
         max_length=10, choices=ContactChannel.choices, default=ContactChannel.EMAIL
     )
     time_zone = models.CharField(max_length=64, default="Europe/London")
+    is_demo = models.BooleanField(
+        default=False,
+        editable=False,
+        help_text="The staff realtime demo's made-up customer: never notified, never matched to a booking.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -142,6 +147,7 @@ class RepairTicket(models.Model):
 
     @property
     def tracking_url(self) -> str:
+        """The link customers get in messages (SITE_URL); pages use revivatech.links.absolute_url."""
         return settings.SITE_URL + self.get_absolute_url()
 
     @property

@@ -15,6 +15,8 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from revivatech.links import absolute_url
+
 from . import selectors
 from .lifecycle import Status
 from .models import Milestone, Note, NotePriority, RepairTicket, TicketEvent
@@ -323,7 +325,7 @@ class RepairDetailSerializer(RepairSummarySerializer):
     def get_tracking_url(self, ticket: RepairTicket) -> str | None:
         user = self._user
         if self._can_manage(ticket) or selectors.user_is_ticket_customer(user, ticket):
-            return ticket.tracking_url
+            return absolute_url(ticket.get_absolute_url(), self.context.get("request"))
         return None
 
 

@@ -21,5 +21,6 @@ urlpatterns = [
     path("photos/<int:photo_id>/original/", views.photo_original, name="photo-original"),
     path("account/repairs/", views.account_repairs, name="account-repairs"),
     path("demo/realtime/", views.realtime_demo, name="realtime-demo"),
+    path("demo/realtime/new/", views.realtime_demo_new, name="realtime-demo-new"),
     path("demo/realtime/<str:reference>/fire/", views.realtime_demo_fire, name="realtime-demo-fire"),
 ]

@@ -13,7 +13,7 @@ import segno
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.storage import default_storage
 from django.core.paginator import Paginator
 from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
@@ -22,10 +22,11 @@ from django.urls import reverse
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_http_methods, require_POST
 
+from revivatech.links import absolute_url
 from revivatech.security.ratelimit import BookingIPThrottle, BookingUserThrottle, throttle_page
 
 from . import photos, selectors, services
-from .demo import DEMO_KINDS, fire_demo_update
+from .demo import DEMO_KINDS, create_demo_ticket, demo_tickets, fire_demo_update
 from .forms import BookingForm, QuoteDecisionForm
 from .lifecycle import Status
 from .models import Customer, Photo, QuoteDecision, RepairTicket
@@ -174,7 +175,8 @@ def receipt(request: HttpRequest, token: str) -> HttpResponse:
     ticket = selectors.ticket_by_tracking_token(token)
     if ticket is None:
         return not_found(request)
-    qr_svg = segno.make(ticket.tracking_url, error="m").svg_inline(
+    tracking_url = absolute_url(ticket.get_absolute_url(), request)
+    qr_svg = segno.make(tracking_url, error="m").svg_inline(
         scale=4,
         title=f"QR code: tracking page for {ticket.reference}",
         svgclass="qr-code",
@@ -182,7 +184,8 @@ def receipt(request: HttpRequest, token: str) -> HttpResponse:
         omitsize=True,  # a viewBox instead of a fixed size, so CSS can scale it for print
     )
     # segno builds the SVG from the URL's QR modules only: no user text is interpolated unescaped.
-    return render(request, "repairs/receipt.html", {"ticket": ticket, "qr_svg": mark_safe(qr_svg)})  # noqa: S308
+    context = {"ticket": ticket, "tracking_url": tracking_url, "qr_svg": mark_safe(qr_svg)}  # noqa: S308
+    return render(request, "repairs/receipt.html", context)
 
 
 def _variant_response(request: HttpRequest, photo: Photo | None, width: int | None, fmt: str) -> HttpResponse:
@@ -256,19 +259,32 @@ def _staff_only(request: HttpRequest) -> HttpResponse | None:
 
 
 def realtime_demo(request: HttpRequest) -> HttpResponse:
-    """Customer, technician and staff views of one ticket side by side, with update buttons."""
+    """Customer, technician and staff views of one demo ticket side by side, with update buttons.
+    Only demo tickets (made for this page) are shown; a customer's ticket is refused (404)."""
     if (refusal := _staff_only(request)) is not None:
         return refusal
-    tickets = selectors.tickets_visible_to(request.user).filter(status__in=selectors.open_statuses())[:50]
-    reference = request.GET.get("ticket") or (tickets[0].reference if tickets else None)
-    ticket = (
-        selectors.tickets_visible_to(request.user).filter(reference=reference).first() if reference else None
-    )
+    tickets = list(demo_tickets()[:50])
+    reference = request.GET.get("ticket")
+    if reference:
+        ticket = next((t for t in tickets if t.reference == reference), None)
+        if ticket is None:
+            return not_found(request)
+    else:
+        ticket = tickets[0] if tickets else None
     return render(
         request,
         "repairs/realtime_demo.html",
         {"tickets": tickets, "ticket": ticket, "demo_kinds": DEMO_KINDS},
     )
+
+
+@require_POST
+def realtime_demo_new(request: HttpRequest) -> HttpResponse:
+    """A fresh demo ticket (its made-up customer is never notified)."""
+    if (refusal := _staff_only(request)) is not None:
+        return refusal
+    ticket = create_demo_ticket(by=request.user)
+    return redirect(f"{reverse('realtime-demo')}?ticket={ticket.reference}")
 
 
 @require_POST
@@ -281,9 +297,15 @@ def realtime_demo_fire(request: HttpRequest, reference: str) -> HttpResponse:
     try:
         done = fire_demo_update(ticket, request.POST.get("kind", ""), by=request.user)
         result, status_code = {"ok": True, "message": done}, 200
+    except PermissionDenied as refusal:
+        result, status_code = {"ok": False, "message": str(refusal)}, 403
     except ValidationError as error:
         result, status_code = {"ok": False, "message": _error_text(error)}, 400
     if request.headers.get("Accept") == "application/json":
         return JsonResponse(result, status=status_code)
+    if status_code == 403:
+        messages.error(request, result["message"])
+        context = {"tickets": list(demo_tickets()[:50]), "ticket": None, "demo_kinds": DEMO_KINDS}
+        return render(request, "repairs/realtime_demo.html", context, status=403)
     (messages.success if result["ok"] else messages.error)(request, result["message"])
     return redirect(f"{reverse('realtime-demo')}?ticket={ticket.reference}")

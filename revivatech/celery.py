@@ -11,6 +11,15 @@ app = Celery("revivatech")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
+
+def register_tasks() -> None:
+    """Import every installed app's ``tasks`` module now (revivatech/apps.py calls this once Django
+    is ready). Celery's autodiscovery is lazy: only a worker runs it at start-up, so a web process
+    or a management command queueing a task by name (``app.tasks[name]``, eager mode) otherwise
+    raised ``NotRegistered``."""
+    app.autodiscover_tasks(force=True)
+
+
 # Worker logs in the project's JSON format, with the request id of the request that queued a task.
 from revivatech.observability.celery_hooks import install as _install_observability  # noqa: E402
 

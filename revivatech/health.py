@@ -48,17 +48,43 @@ def _check_redis() -> str | None:
     return None
 
 
+def _broker_configured() -> bool:
+    # memory:// is the in-process eager mode: there is no broker to reach.
+    url = settings.CELERY_BROKER_URL or ""
+    return bool(url) and not url.startswith("memory://")
+
+
+def _check_broker() -> str | None:
+    """The Celery broker accepts a connection (one attempt, 1 s): without it nothing queued by
+    this process (deliveries, photo variants) reaches a worker."""
+    from kombu import Connection
+
+    try:
+        with Connection(settings.CELERY_BROKER_URL, connect_timeout=1) as conn:
+            conn.ensure_connection(max_retries=0, timeout=1)
+    except Exception as exc:
+        return f"broker unavailable: {exc.__class__.__name__}"
+    return None
+
+
 @never_cache
 @require_GET
 def readyz(request):
-    """Ready when the database and (if configured) Redis answer; 503 otherwise."""
-    checks = {"database": _check_database(), "redis": _check_redis() if settings.REDIS_URL else None}
-    failures = {name: error for name, error in checks.items() if error}
-    body = {
-        "status": "unavailable" if failures else "ok",
-        "checks": {
-            "database": checks["database"] or "ok",
-            "redis": (checks["redis"] or "ok") if settings.REDIS_URL else "not configured",
-        },
+    """Ready when the database, Redis and the Celery broker (each if configured) answer; 503
+    otherwise, naming the failed check in ``checks``."""
+    probes = {
+        "database": (True, _check_database),
+        "redis": (bool(settings.REDIS_URL), _check_redis),
+        "broker": (_broker_configured(), _check_broker),
     }
-    return JsonResponse(body, status=503 if failures else 200)
+    checks: dict[str, str] = {}
+    failed = False
+    for name, (configured, probe) in probes.items():
+        if not configured:
+            checks[name] = "not configured"
+            continue
+        error = probe()
+        failed = failed or bool(error)
+        checks[name] = error or "ok"
+    body = {"status": "unavailable" if failed else "ok", "checks": checks}
+    return JsonResponse(body, status=503 if failed else 200)

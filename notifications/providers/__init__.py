@@ -29,6 +29,7 @@ logger = logging.getLogger(__name__)
 #: channel -> provider name -> "module:factory" (each module imports its SDK, nothing else does).
 PROVIDER_FACTORIES: dict[str, dict[str, str]] = {
     "email": {
+        "file": "notifications.providers.console:build_file",
         "console": "notifications.providers.console:build",
         "smtp": "notifications.providers.smtp:build",
         "sendgrid": "notifications.providers.sendgrid:build",

@@ -36,6 +36,8 @@ def run_rules(event: DomainEvent) -> list[Dispatch]:
     if ticket is None:
         return []
     customer = ticket.customer
+    if customer.is_demo:
+        return []  # the staff realtime demo's made-up customer is never messaged
     context = message_context(customer, ticket=ticket, event_name=event.name, payload=event.payload)
     snapshot = event.payload.get("ticket") or {}
     context["ticket"].update(
@@ -80,6 +82,8 @@ def send_campaign(template: MessageTemplate, customers: Iterable, *, campaign: s
     Preferences apply: customers who did not opt in get a skipped row, not a message."""
     dispatches = []
     for customer in customers:
+        if customer.is_demo:
+            continue
         dispatches.append(
             notify(
                 customer=customer,

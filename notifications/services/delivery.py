@@ -88,6 +88,19 @@ def enqueue(message_ids: list[int], *, priority: str, countdown: float | None = 
             logger.warning(
                 "could not deliver or publish %d messages; the sweeper will", len(chunk), exc_info=True
             )
+            if not eager:
+                _unmark_enqueued(chunk, stamp)
+
+
+def _unmark_enqueued(message_ids: list[int], stamp: datetime) -> None:
+    """The broker refused the task (Redis down): the sweeper's next run publishes these rows again
+    rather than waiting NOTIFICATIONS_REENQUEUE_AFTER_SECONDS for a task that never left."""
+    try:
+        Message.objects.filter(pk__in=message_ids, status=S.QUEUED, enqueued_at=stamp).update(
+            enqueued_at=None
+        )
+    except Exception:
+        logger.warning("could not clear the publish stamp of %d messages", len(message_ids), exc_info=True)
 
 
 # --- claiming ---------------------------------------------------------------------------------------

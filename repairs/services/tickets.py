@@ -50,7 +50,11 @@ def _customer_for_booking(details: CustomerDetails, user) -> Customer:
             return customer
         return _create_customer(details, user=user)
     # Anonymous bookings reuse an existing login-less customer with the same email.
-    existing = Customer.objects.filter(email__iexact=details.email, user__isnull=True).order_by("pk").first()
+    existing = (
+        Customer.objects.filter(email__iexact=details.email, user__isnull=True, is_demo=False)
+        .order_by("pk")
+        .first()
+    )
     if existing:
         changed = False
         for field in ("name", "phone", "preferred_contact"):

@@ -42,6 +42,11 @@ SOCKETS_TOTAL = Counter(
     "WebSocket connections, by route and outcome (accepted, refused).",
     ["route", "outcome"],
 )
+RATE_LIMIT_FAIL_OPEN = Counter(
+    "revivatech_rate_limit_fail_open",
+    "Requests let through unchecked because the rate-limit store (the cache, Redis) failed, by scope.",
+    ["scope"],
+)
 
 
 def observe_request(method: str, route: str, status: int, seconds: float) -> None:

@@ -5,12 +5,17 @@ Django cache, which is Redis when ``REDIS_URL`` is set, so every process shares 
 than hand-written counters: DRF already answers 429 with ``Retry-After`` (from ``wait()``), and the
 same classes serve the plain Django booking page through :func:`throttle_page`.
 
+The limits fail open: when the cache cannot be read or written (Redis down), the request goes
+through unchecked, with a warning log line and ``revivatech_rate_limit_fail_open_total{scope}``
+counted, rather than losing a customer's booking or an API write to a 503.
+
 Rates come from ``settings.SECURITY_RATE_LIMITS`` (``"N/second|minute|hour|day"``, or with a multiple
 such as ``"5/10m"``; empty disables one), read on every request so tests and operators can change them.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Callable, Iterable
 from functools import wraps
@@ -23,6 +28,9 @@ from django.shortcuts import render
 from rest_framework.throttling import SimpleRateThrottle
 
 from analytics.services.request_info import client_ip
+from revivatech.observability.metrics import RATE_LIMIT_FAIL_OPEN
+
+logger = logging.getLogger(__name__)
 
 CACHE_KEY_PREFIX = "ratelimit"
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -68,7 +76,16 @@ class _SettingsRateThrottle(SimpleRateThrottle):
         if self.rate is None:
             return True
         self.num_requests, self.duration = self.parse_rate(self.rate)
-        return super().allow_request(request, view)
+        try:
+            return super().allow_request(request, view)
+        except Exception as error:  # the cache is down: a limit must never cost a booking
+            RATE_LIMIT_FAIL_OPEN.labels(self.scope).inc()
+            logger.warning(
+                "rate limit %s not checked (cache unavailable: %s): request let through",
+                self.scope,
+                error.__class__.__name__,
+            )
+            return True
 
 
 class WriteIPThrottle(_SettingsRateThrottle):

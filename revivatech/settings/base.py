@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import secrets
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -64,6 +65,8 @@ INSTALLED_APPS = [
     "notifications",
     "payments",
     "analytics",
+    # The kernel: registers every app's Celery tasks once Django is ready (revivatech/apps.py).
+    "revivatech",
     # Security hardening: login lockout, CSP, and the project's security package (settings/security.py).
     "axes",
     "csp",
@@ -171,7 +174,8 @@ else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
 # --- Celery: eager (in-process) without a broker, Redis broker with REDIS_URL ---
-CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL or "memory://")
+# memory://localhost/ (not bare memory://): kombu warns "No hostname was supplied" at every eager task.
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL or "memory://localhost/")
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_ALWAYS_EAGER = env_bool(
     "CELERY_TASK_ALWAYS_EAGER", default=not CELERY_BROKER_URL.startswith("redis")
@@ -269,7 +273,30 @@ SPECTACULAR_SETTINGS = {
 # --- The shop ---
 SHOP_NAME = env_str("SHOP_NAME", "RevivaTech")
 SHOP_CURRENCY = env_str("SHOP_CURRENCY", "GBP")
-SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+
+
+def _site_url() -> str:
+    """The address customers use (emails, SMS, QR codes, links built outside a request).
+    Required in production: a wrong default would send every customer to 127.0.0.1."""
+    url = env_str("SITE_URL").strip().rstrip("/")
+    if not url:
+        if PRODUCTION:
+            raise ImproperlyConfigured(
+                "SITE_URL must be set when DJANGO_PRODUCTION=1: the address customers use, "
+                "e.g. SITE_URL=https://shop.example.com (it goes into emails, SMS and QR codes)"
+            )
+        return "http://127.0.0.1:8000"  # `make run` sets it from its HOST and PORT
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ImproperlyConfigured(
+            f"SITE_URL must be an http(s) address like https://shop.example.com, got {url!r}"
+        )
+    return url
+
+
+#: Pages in development (DEBUG) build their absolute links from the request instead
+#: (revivatech/links.py), so they follow whatever address the site is served on.
+SITE_URL = _site_url()
 
 # --- Security: strict in production (DJANGO_PRODUCTION=1), relaxed for local HTTP ---
 SECURE_CONTENT_TYPE_NOSNIFF = True

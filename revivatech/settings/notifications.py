@@ -1,16 +1,18 @@
 """Settings of the notifications app (from the environment, with embedded defaults).
 
-Without any provider keys the site still runs: email goes to the console backend, and SMS and
+Without any provider keys the site still runs: email goes to files in EMAIL_FILE_PATH (var/mail/), and SMS and
 push are "not configured" (those channels are skipped, with the reason recorded on the message).
 The README's Notifications section lists every variable.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from django.core.exceptions import ImproperlyConfigured
 
 from ..env import env_bool, env_int, env_list, env_str
-from .base import REDIS_URL, SHOP_NAME, SITE_URL
+from .base import REDIS_URL, SHOP_NAME, SITE_URL, VAR_DIR
 
 
 def _env_float(name: str, default: float) -> float:
@@ -23,7 +25,7 @@ def _env_float(name: str, default: float) -> float:
         raise ImproperlyConfigured(f"{name} must be a number, got {raw!r}") from exc
 
 
-# --- Email: Django's SMTP backend (Gmail too), SendGrid, Amazon SES (anymail), console -----------
+# --- Email: Django's SMTP backend (Gmail too), SendGrid, Amazon SES (anymail), files, console -----
 NOTIFICATIONS_FROM_EMAIL = env_str("NOTIFICATIONS_FROM_EMAIL", f"{SHOP_NAME} <no-reply@localhost>")
 NOTIFICATIONS_REPLY_TO = env_str("NOTIFICATIONS_REPLY_TO", "")
 
@@ -36,10 +38,13 @@ EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", default=bool(EMAIL_HOST) and EMAIL_PORT == 587)
 EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", default=EMAIL_PORT == 465)
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10)
+#: Without EMAIL_HOST (development) every email, the site's and Django's own, is written to a file
+#: here (one .log file per message) instead of flooding the terminal with raw email source.
+EMAIL_FILE_PATH = Path(env_str("EMAIL_FILE_PATH", str(VAR_DIR / "mail")))
 EMAIL_BACKEND = (
     "django.core.mail.backends.smtp.EmailBackend"
     if EMAIL_HOST
-    else "django.core.mail.backends.console.EmailBackend"
+    else "django.core.mail.backends.filebased.EmailBackend"
 )
 DEFAULT_FROM_EMAIL = NOTIFICATIONS_FROM_EMAIL
 SERVER_EMAIL = env_str("SERVER_EMAIL", NOTIFICATIONS_FROM_EMAIL)
@@ -82,7 +87,7 @@ def _default_providers() -> dict[str, list[str]]:
     if EMAIL_HOST:
         email.append("smtp")
     if not email:
-        email.append("console")
+        email.append("file")
     sms = ["twilio"] if TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN else []
     push = ["fcm"] if FCM_SERVICE_ACCOUNT_JSON or FCM_SERVICE_ACCOUNT_FILE else []
     return {"email": email, "sms": sms, "push": push}

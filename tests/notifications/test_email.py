@@ -86,10 +86,28 @@ def test_smtp_permanent_refusal_fails_without_retry(smtp_server, customer):
     assert smtp_server.messages == []
 
 
-def test_without_provider_keys_email_goes_to_django_console_backend(customer, mailoutbox):
-    """The embedded default ("console"); under the test runner Django's locmem outbox stands in."""
+def test_the_console_provider_sends_through_django_console_backend(customer, mailoutbox):
+    """Under the test runner Django's locmem outbox stands in for the console."""
     notify(customer, channels=["email"], mode="chosen")
     drain()
     (email,) = mailoutbox
     assert email.to == [customer.email] and email.subject.startswith("Update on")
     assert Message.objects.get().provider == "console"
+
+
+def test_without_provider_keys_email_is_written_to_files_not_the_terminal(
+    customer, settings, tmp_path, capsys
+):
+    """The embedded default ("file"): one file per message in EMAIL_FILE_PATH, nothing on stdout."""
+    settings.NOTIFICATIONS_PROVIDERS = {**settings.NOTIFICATIONS_PROVIDERS, "email": ["file"]}
+    settings.EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    settings.EMAIL_FILE_PATH = tmp_path / "mail"
+    notify(customer, channels=["email"], mode="chosen")
+    notify(customer, channels=["email"], mode="chosen")
+    drain()
+    files = sorted((tmp_path / "mail").iterdir())
+    assert len(files) == 2
+    source = files[0].read_text()
+    assert f"To: {customer.email}" in source and "Subject: Update on" in source
+    assert set(Message.objects.values_list("provider", "status")) == {("file", "sent")}
+    assert "Subject:" not in capsys.readouterr().out

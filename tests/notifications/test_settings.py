@@ -32,7 +32,7 @@ def providers_with(**env: str) -> dict:
 
 
 def test_provider_selection_from_the_environment():
-    assert providers_with() == {"email": ["console"], "sms": [], "push": []}
+    assert providers_with() == {"email": ["file"], "sms": [], "push": []}
     assert providers_with(
         SENDGRID_API_KEY="SG.x", EMAIL_HOST="smtp.gmail.com", TWILIO_ACCOUNT_SID="AC1", TWILIO_AUTH_TOKEN="t",
         FCM_SERVICE_ACCOUNT_FILE="/etc/fcm.json",

@@ -15,7 +15,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def _run_manage(*args: str, **env: str) -> subprocess.CompletedProcess:
     clean = {
-        k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_URL", "REDIS_URL"))
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("DJANGO_", "DATABASE_URL", "REDIS_URL", "SITE_URL"))
     }
     return subprocess.run(
         [sys.executable, "manage.py", *args],
@@ -68,6 +70,7 @@ def test_deploy_check_passes_with_production_settings():
         DJANGO_DEBUG="0",
         DJANGO_SECRET_KEY=secrets.token_urlsafe(50),
         DJANGO_ALLOWED_HOSTS="shop.example.com",
+        SITE_URL="https://shop.example.com",
     )
     assert result.returncode == 0, result.stdout + result.stderr
 
@@ -102,3 +105,47 @@ def test_docker_compose_is_valid_compose_syntax():
     for service in ("postgres:", "redis:", "web:", "worker:", "beat:"):
         assert f"\n  {service}" in compose
     assert compose.count("healthcheck:") == 5
+
+
+def _compose() -> dict:
+    import yaml
+
+    return yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+
+
+def _worker_queues(command: list[str]) -> list[str]:
+    for flag in ("-Q", "--queues"):
+        if flag in command:
+            return command[command.index(flag) + 1].split(",")
+    for arg in command:
+        if arg.startswith("--queues="):
+            return arg.split("=", 1)[1].split(",")
+    return []
+
+
+def test_compose_worker_consumes_exactly_the_queues_the_code_declares():
+    """The worker's -Q must name every queue revivatech/celery.py declares (tasks routed to a queue
+    nobody reads wait for ever) and no other; the urgent queue first (priority order)."""
+    from notifications.services.delivery import BULK_QUEUE, URGENT_QUEUE
+    from revivatech.celery import app
+
+    declared = [queue.name for queue in app.conf.task_queues]
+    command = _compose()["services"]["worker"]["command"]
+    queues = _worker_queues(command)
+    assert queues, f"the compose worker must pass -Q: {command}"
+    assert set(queues) == set(declared)
+    assert len(queues) == len(set(queues))
+    assert queues[0] == URGENT_QUEUE
+    # the code routes to these names, and the metrics report the same queues
+    assert {URGENT_QUEUE, BULK_QUEUE, app.conf.task_default_queue} <= set(declared)
+    assert set(settings.METRICS_CELERY_QUEUES) == set(declared)
+
+
+def test_compose_web_uses_the_connection_pool_under_uvicorn():
+    web = _compose()["services"]["web"]
+    env = web["environment"]
+    assert "uvicorn" in web["command"]
+    assert str(env["DATABASE_POOL_MAX_SIZE"]).endswith("8}")  # ${DATABASE_POOL_MAX_SIZE:-8}
+    assert str(env["DATABASE_CONN_MAX_AGE"]) == "0"
+    # the anchor's settings are still there after the merge
+    assert env["DJANGO_PRODUCTION"] == "1" and "DATABASE_URL" in env

@@ -88,7 +88,8 @@ def test_requests_during_a_database_outage_answer_503_not_500(ticket, staff_user
 
 @pytest.fixture
 def redis_through_proxy(settings):
-    """REDIS_URL (as /readyz reads it) goes through a proxy of ours in front of the real Redis."""
+    """REDIS_URL and the Celery broker (as /readyz reads them) go through a proxy of ours in front
+    of the real Redis."""
     if not settings.REDIS_URL:
         if in_ci():
             pytest.fail("CI must set REDIS_URL")
@@ -98,6 +99,7 @@ def redis_through_proxy(settings):
     kwargs = redis.connection.parse_url(settings.REDIS_URL)
     proxy = TcpProxy(free_port(), kwargs.get("host", "127.0.0.1"), int(kwargs.get("port", 6379))).start()
     settings.REDIS_URL = f"redis://127.0.0.1:{proxy.port}/{kwargs.get('db', 0)}"
+    settings.CELERY_BROKER_URL = settings.REDIS_URL
     yield proxy
     proxy.stop()
 
@@ -109,7 +111,11 @@ def test_readyz_is_503_while_redis_is_unreachable_and_200_once_it_is_back(redis_
     redis_through_proxy.refuse()
     down = client.get("/readyz")
     assert down.status_code == 503
-    assert down.json()["checks"] == {"database": "ok", "redis": "redis unavailable: ConnectionError"}
+    assert down.json()["checks"] == {
+        "database": "ok",
+        "redis": "redis unavailable: ConnectionError",
+        "broker": "broker unavailable: OperationalError",
+    }
     redis_through_proxy.allow()
     assert client.get("/readyz").status_code == 200
 

@@ -181,10 +181,17 @@ PAGE_ROWS: list[Row] = [
     Row("account/repairs/", "GET", lambda w: "/account/repairs/", by_role(LOGIN, 200, 200, 200, 200, 200)),
     Row("demo/realtime/", "GET", lambda w: "/demo/realtime/", by_role(LOGIN, 404, 404, 404, 404, 200)),
     Row(
+        "demo/realtime/new/",
+        "POST",
+        lambda w: "/demo/realtime/new/",
+        by_role(LOGIN, 404, 404, 404, 404, REDIRECT),
+    ),
+    Row(
         "demo/realtime/<str:reference>/fire/",
         "POST",
         lambda w: f"/demo/realtime/{w.a.ticket.reference}/fire/",
-        by_role(LOGIN, 404, 404, 404, 404, 400),
+        # a customer's ticket: refused even to staff (the demo acts on demo tickets only)
+        by_role(LOGIN, 404, 404, 404, 404, 403),
         body=lambda w: {"kind": "no-such-kind"},
         headers={"Accept": "application/json"},
     ),

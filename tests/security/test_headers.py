@@ -163,6 +163,7 @@ def _production_settings(**extra: str) -> dict[str, str]:
         "DJANGO_DEBUG": "0",
         "DJANGO_SECRET_KEY": "x" * 60,
         "DJANGO_ALLOWED_HOSTS": "shop.example.com",
+        "SITE_URL": "https://shop.example.com",
         **extra,
     }
     result = subprocess.run(

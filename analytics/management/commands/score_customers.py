@@ -31,14 +31,21 @@ class Command(BaseCommand):
                 rows = services.train_models()
             except NotEnoughData as exc:
                 raise CommandError(str(exc)) from exc
-            for row in rows:
-                self.stdout.write(
-                    f"{row}: {row.metrics} (train {row.train_rows}, test {row.test_rows} customers)"
-                )
+            # `make run` (--if-unscored) prints one line; the models' figures with -v 2 or --train.
+            if options["verbosity"] >= 2 or not options["if_unscored"]:
+                for row in rows:
+                    self.stdout.write(
+                        f"{row}: {row.metrics} (train {row.train_rows}, test {row.test_rows} customers)"
+                    )
             if options["train_only"]:
                 return
         try:
             run = services.score_customers()
         except services.NoModels as exc:
             raise CommandError(str(exc)) from exc
-        self.stdout.write(f"Scored {run.scored} customers with models {run.model_versions}.")
+        if options["verbosity"] >= 2 or not options["if_unscored"]:
+            self.stdout.write(f"Scored {run.scored} customers with models {run.model_versions}.")
+        else:
+            self.stdout.write(
+                f"Trained {len(run.model_versions)} scoring models; scored {run.scored} customers."
+            )

@@ -47,5 +47,12 @@ class Command(BaseCommand):
             )
         except SimulationRefused as exc:
             raise CommandError(str(exc)) from exc
-        counts = ", ".join(f"{name}={count}" for name, count in result.counts.items())
-        self.stdout.write(f"Simulated shop {result.namespace!r} in {result.seconds:.1f} s: {counts}")
+        if options["verbosity"] >= 2:
+            counts = ", ".join(f"{name}={count}" for name, count in result.counts.items())
+            self.stdout.write(f"Simulated shop {result.namespace!r} in {result.seconds:.1f} s: {counts}")
+            return
+        customers, tickets = result.counts.get("customers", 0), result.counts.get("tickets", 0)
+        self.stdout.write(
+            f"Simulated shop {result.namespace!r}: {customers} customers, {tickets} repairs "
+            f"over {options['months']} months ({result.seconds:.1f} s)."
+        )
