@@ -48,6 +48,7 @@ class Customer(models.Model):
     time_zone = models.CharField(max_length=64, default="Europe/London")
     is_demo = models.BooleanField(
         default=False,
+        db_default=False,  # the previous release inserts customers without it (rolling deploy)
         editable=False,
         help_text="The staff realtime demo's made-up customer: never notified, never matched to a booking.",
     )

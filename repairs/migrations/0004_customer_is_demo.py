@@ -13,6 +13,6 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='customer',
             name='is_demo',
-            field=models.BooleanField(default=False, editable=False, help_text="The staff realtime demo's made-up customer: never notified, never matched to a booking."),
+            field=models.BooleanField(default=False, db_default=False, editable=False, help_text="The staff realtime demo's made-up customer: never notified, never matched to a booking."),
         ),
     ]
