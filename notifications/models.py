@@ -53,6 +53,9 @@ class MessageStatus(models.TextChoices):
     FAILED = "failed", "Failed"
     DEAD = "dead", "Dead letter"
     SKIPPED = "skipped", "Skipped"
+    #: A newer status update for the same ticket and channel replaced it before it was sent (e.g.
+    #: both waited for quiet hours to end): kept for audit, never sent.
+    SUPERSEDED = "superseded", "Superseded"
 
 
 S = MessageStatus
@@ -69,9 +72,13 @@ STATUS_RANK: dict[str, int] = {
     S.CLICKED: 5,
 }
 #: Statuses after which the worker never touches a message again.
-FINAL_STATUSES = frozenset({S.SENT, S.DELIVERED, S.OPENED, S.CLICKED, S.BOUNCED, S.FAILED, S.DEAD, S.SKIPPED})
+FINAL_STATUSES = frozenset(
+    {S.SENT, S.DELIVERED, S.OPENED, S.CLICKED, S.BOUNCED, S.FAILED, S.DEAD, S.SKIPPED, S.SUPERSEDED}
+)
 #: Final statuses meaning the message did not reach the customer (fallback moves on).
 FAILED_STATUSES = frozenset({S.BOUNCED, S.FAILED, S.DEAD, S.SKIPPED})
+#: A newer status update in one of these replaces an older one still waiting (it is, or will be, sent).
+SUPERSEDING_STATUSES = frozenset({S.QUEUED, S.SENDING, S.SENT, S.DELIVERED, S.OPENED, S.CLICKED})
 #: Statuses staff may put back in the queue from the admin.
 REQUEUEABLE_STATUSES = frozenset({S.DEAD, S.FAILED, S.BOUNCED})
 

@@ -40,7 +40,15 @@ from django.urls import reverse
 from django.utils import timezone
 
 from .. import providers
-from ..models import Channel, DeliveryEvent, Message, MessageKind, MessageStatus, Priority
+from ..models import (
+    SUPERSEDING_STATUSES,
+    Channel,
+    DeliveryEvent,
+    Message,
+    MessageKind,
+    MessageStatus,
+    Priority,
+)
 from ..providers import Outgoing, ProviderUnavailable, RateLimited, RecipientRejected
 from . import preferences, ratelimit
 
@@ -299,6 +307,44 @@ def _defer(message: Message, claim_token: uuid.UUID, until: datetime, reason: st
             _schedule_short(message, (until - now).total_seconds())
 
 
+def _newer_status_update(message: Message) -> int | None:
+    """The id of a newer status update to the same recipient about the same ticket on the same
+    channel that is (or will be) sent, if any: the customer only needs the current state, once
+    (after quiet hours, seven held updates would otherwise all arrive at 08:00)."""
+    if message.kind != MessageKind.STATUS or message.ticket_id is None:
+        return None
+    return (
+        Message.objects.filter(
+            ticket_id=message.ticket_id,
+            channel=message.channel,
+            recipient=message.recipient,
+            kind=MessageKind.STATUS,
+            status__in=SUPERSEDING_STATUSES,
+            created_at__gte=message.created_at,
+            pk__gt=message.pk,
+        )
+        .order_by("-pk")
+        .values_list("pk", flat=True)
+        .first()
+    )
+
+
+def _supersede(message: Message, claim_token: uuid.UUID, newer_id: int) -> None:
+    """Never sent, kept for audit; not a failure (no retry, no fallback to another channel)."""
+    now = timezone.now()
+    with transaction.atomic():
+        updated = _ours(message, claim_token).update(
+            status=S.SUPERSEDED,
+            last_error=f"superseded by the newer status update #{newer_id}",
+            claim_token=None,
+            lease_expires_at=None,
+            send_started_at=None,
+            updated_at=now,
+        )
+        if updated:
+            _event(message, "superseded", by=newer_id)
+
+
 def _schedule_short(message: Message, delay: float) -> None:
     """A countdown task for short waits (long ones are left to the sweeper)."""
     if 0 < delay <= settings.NOTIFICATIONS_MAX_COUNTDOWN_SECONDS and not settings.CELERY_TASK_ALWAYS_EAGER:
@@ -414,6 +460,10 @@ def _send_one(
     if held is not None:
         _defer(message, claim_token, held, "quiet hours")
         return "deferred"
+    newer = _newer_status_update(message)
+    if newer is not None:
+        _supersede(message, claim_token, newer)
+        return "superseded"
     candidates, problems = providers.channel_providers(message.channel)
     if not candidates:
         _retry_or_dead(

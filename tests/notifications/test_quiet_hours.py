@@ -110,3 +110,103 @@ def test_a_message_that_reaches_quiet_hours_in_the_queue_is_held_at_send_time(qu
     assert sms.status == S.QUEUED and sms.not_before > timezone.now() + timedelta(hours=1)
     assert [e.kind for e in sms.events.all()] == ["deferred"]
     assert sms.events.get().detail["reason"] == "quiet hours"
+
+
+# --- after quiet hours: the current state once, not a queue of stale updates --------------------------
+
+NIGHT = utc(2026, 1, 10, 22, 0)  # 22:00 in London (winter, UTC+0): quiet until 08:00
+MORNING = utc(2026, 1, 11, 8, 1)
+STATUSES = [
+    "received",
+    "diagnosing",
+    "awaiting_approval",
+    "approved",
+    "in_repair",
+    "quality_check",
+    "ready_for_pickup",
+]
+
+
+@pytest.fixture
+def sms_status_rule(customer, settings, twilio_fake):
+    """Only a status-update rule by SMS (the seeded rules off), quiet hours 21:00–08:00 in London."""
+    from notifications.models import AutomationRule
+    from tests.notifications.factories import AutomationRuleFactory, MessageTemplateFactory
+
+    settings.NOTIFICATIONS_QUIET_HOURS_CHANNELS = ["sms", "push"]
+    AutomationRule.objects.update(enabled=False)
+    AutomationRuleFactory(
+        event="ticket.status_changed",
+        template=MessageTemplateFactory(kind="status"),
+        mode="chosen",
+        channels=["sms"],
+    )
+    customer.time_zone = "Europe/London"
+    customer.save()
+    update_preferences(customer, {("status", "sms"): True})
+    set_quiet_hours(customer, enabled=True, start=time(21, 0), end=time(8, 0))
+
+
+@pytest.mark.django_db
+def test_status_updates_held_by_quiet_hours_are_sent_once_with_the_latest_status(
+    ticket, sms_status_rule, twilio_fake, django_capture_on_commit_callbacks
+):
+    import time_machine
+
+    from repairs.lifecycle import Status
+    from tests.factories import advance
+
+    with time_machine.travel(NIGHT, tick=True):
+        for status in STATUSES:  # seven changes in the evening, a few minutes apart
+            with django_capture_on_commit_callbacks(execute=True):
+                ticket = advance(ticket, status)
+        drain()
+        held = list(Message.objects.filter(channel="sms").order_by("pk"))
+        assert len(held) == 7 and {m.status for m in held} == {S.QUEUED}
+        assert twilio_fake.sent == []
+
+    with time_machine.travel(MORNING, tick=True):
+        delivery.sweep()  # beat's sweeper publishes the rows that are due now
+        drain()
+
+    sms = list(Message.objects.filter(channel="sms").order_by("pk"))
+    latest = sms[-1]
+    assert latest.status == S.SENT
+    assert len(twilio_fake.sent) == 1
+    assert Status(STATUSES[-1]).label in twilio_fake.sent[0].body
+    for older in sms[:-1]:
+        assert older.status == S.SUPERSEDED  # not failed, not a dead letter: kept for audit
+        assert older.attempts == 0 and older.sent_at is None
+        assert [e.kind for e in older.events.all()] == ["superseded"]
+        assert older.events.get().detail == {"by": latest.pk}
+    assert not Message.objects.filter(status__in=[S.FAILED, S.DEAD]).exists()
+
+
+@pytest.mark.django_db
+def test_updates_about_other_tickets_or_of_other_kinds_are_not_superseded(quiet_now, twilio_fake, ticket):
+    """Two tickets of one customer each get their latest update; a service message always goes."""
+    other = make_other_ticket(quiet_now)
+    first = notify(quiet_now, ticket=ticket, channels=["sms"], mode="chosen")
+    second = notify(quiet_now, ticket=other, channels=["sms"], mode="chosen")
+    from tests.notifications.factories import MessageTemplateFactory
+
+    service = notify(
+        quiet_now,
+        ticket=ticket,
+        template=MessageTemplateFactory(kind="service"),
+        channels=["sms"],
+        mode="chosen",
+    )
+    latest = notify(quiet_now, ticket=ticket, channels=["sms"], mode="chosen")
+    Message.objects.update(not_before=timezone.now())
+    set_quiet_hours(quiet_now, enabled=False, start=time(21, 0), end=time(8, 0))
+    drain()
+    status = {d: d.messages.get().status for d in (first, second, service, latest)}
+    assert status == {first: S.SUPERSEDED, second: S.SENT, service: S.SENT, latest: S.SENT}
+    assert len(twilio_fake.sent) == 3
+
+
+def make_other_ticket(customer):
+    from tests.factories import make_ticket
+
+    return make_ticket(customer=customer)
