@@ -42,9 +42,10 @@ def notification_env(smtp_port: int) -> dict[str, str]:
     }
 
 
-def queue_emails(count: int, run: str) -> list[int]:
+def queue_emails(count: int, run: str, *, publish: bool = True) -> list[int]:
     """Outbox rows rendered by the real template service (as a campaign writes them), published
-    to the workers in batches."""
+    to the workers in batches (``publish=False``: left for the sweeper to find, as when the
+    broker lost the task)."""
     from django.utils import timezone
 
     from notifications.models import Dispatch, Message, MessageTemplate
@@ -96,7 +97,8 @@ def queue_emails(count: int, run: str) -> list[int]:
         )
     Message.objects.bulk_create(rows, batch_size=500)
     ids = list(Message.objects.filter(dispatch=dispatch).values_list("pk", flat=True))
-    delivery.enqueue(ids, priority="normal")
+    if publish:
+        delivery.enqueue(ids, priority="normal")
     return ids
 
 
