@@ -73,6 +73,7 @@ def issue_invoice(reference: str, amount: int = 8900) -> dict:
     for status in ("received", "diagnosing"):
         ticket = services.transition_ticket(ticket, status, by=staff)
     ticket = services.send_quote(ticket, amount=amount, by=staff)
+    ticket = services.transition_ticket(ticket, "awaiting_approval", by=staff)
     ticket = services.decide_quote(ticket, approved=True, by=staff)
     for status in ("in_repair", "quality_check", "ready_for_pickup"):
         ticket = services.transition_ticket(ticket, status, by=staff)

@@ -45,5 +45,7 @@ def test_a_booking_through_the_form_is_confirmed_by_email_from_the_worker(stack,
     assert confirmation["token"] == received[0].token  # the outbox row is what the sink got
     # Published to the broker (only a non-eager enqueue stamps enqueued_at) and run by the worker.
     assert confirmation["enqueued_at"] != "None"
-    assert "notifications.deliver" in stack.processes["worker"].text()
-    assert "notifications.deliver" not in stack.processes["web"].text()
+    web, worker = stack.processes["web"].text(), stack.processes["worker"].text()
+    assert '"child_task_name": "notifications.deliver"' in web  # web published the task...
+    assert "Task notifications.deliver[" not in web  # ...and did not run it
+    assert "Task notifications.deliver[" in worker and "succeeded" in worker
