@@ -1,4 +1,5 @@
-"""The production set of docker-compose.yml (web, worker, beat), started once per test session.
+"""The production set of docker-compose.yml (web, worker, beat), started once for this package and
+stopped after its last test (so a full ``make test`` run does not carry it along).
 
 Needs PostgreSQL and Redis (``DATABASE_URL``/``REDIS_URL``, as CI sets them) and Chromium: the
 set gets a fresh database ``<name>_e2e_<random>`` on the same PostgreSQL server and a Redis database
@@ -61,7 +62,7 @@ def pytest_collection_modifyitems(config, items):
         if not str(item.fspath).startswith(E2E_DIR):
             continue
         item.add_marker(pytest.mark.e2e)
-        if missing and not in_ci():
+        if missing and not in_ci() and "stack" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.skip(reason=f"the end-to-end suite needs {missing}"))
 
 
@@ -96,7 +97,7 @@ def provider_env(fakes: Fakes, static_root: str) -> dict[str, str]:
     }
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def fakes():
     smtp, twilio, fcm, stripe = FakeSMTPServer(), FakeTwilio(), FakeFCM(), FakeStripe()
     started = []
@@ -110,7 +111,7 @@ def fakes():
             fake.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def stack(fakes, tmp_path_factory):
     """web + worker + beat as docker-compose.yml runs them, on a fresh database."""
     missing = _missing()
