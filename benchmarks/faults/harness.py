@@ -13,8 +13,6 @@ import contextlib
 import os
 import secrets
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -29,18 +27,14 @@ ROOT = Path(__file__).resolve().parent.parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from tests.processes import ManagedProcess, free_port, wait_until  # noqa: E402, F401 - shared with the tests
+
 PG_HOST, PG_PORT = "127.0.0.1", 5432
 FAULT_DB = os.environ.get("FAULTS_DATABASE", "h_fault")
 REDIS_PORT = int(os.environ.get("FAULTS_REDIS_PORT", "6391"))
 PG_PROXY_PORT = int(os.environ.get("FAULTS_PG_PROXY_PORT", "15440"))
 STATIC_ROOT = "/tmp/revivatech-faults-static"
 SECRET_KEY = secrets.token_urlsafe(50)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def database_url(port: int = PG_PORT, name: str = FAULT_DB) -> str:
@@ -263,66 +257,38 @@ def site_env(database: str, redis_url: str, **extra: str) -> dict[str, str]:
     return env
 
 
-class Site:
+class Site(ManagedProcess):
     """``uvicorn revivatech.asgi:application`` in a subprocess (``workers`` > 1: uvicorn's own
     process manager)."""
 
     def __init__(self, env: dict[str, str], *, workers: int = 1, port: int | None = None) -> None:
-        self.env = env
         self.workers = workers
         self.port = port or free_port()
-        self.log = tempfile.NamedTemporaryFile("w+", prefix="faults-site-", suffix=".log", delete=False)  # noqa: SIM115
-        self.process: subprocess.Popen | None = None
+        command = [
+            str(Path(sys.executable).parent / "uvicorn"), "revivatech.asgi:application",
+            "--host", "127.0.0.1", "--port", str(self.port), "--lifespan", "off",
+            "--log-level", "warning", "--ws", "websockets-sansio", "--backlog", "2048",
+            "--workers", str(workers), "--no-access-log",
+        ]  # fmt: skip
+        super().__init__(
+            command, env=env, name="faults-site", keep_log=bool(os.environ.get("FAULTS_KEEP_LOGS"))
+        )
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 120) -> Site:
-        command = [
-            str(Path(sys.executable).parent / "uvicorn"), "revivatech.asgi:application",
-            "--host", "127.0.0.1", "--port", str(self.port), "--lifespan", "off",
-            "--log-level", "warning", "--ws", "websockets-sansio", "--backlog", "2048",
-            "--workers", str(self.workers), "--no-access-log",
-        ]  # fmt: skip
-        self.process = subprocess.Popen(  # noqa: S603
-            command, cwd=ROOT, env=self.env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True
+        super().start()
+        ready = wait_until(
+            lambda: http_status(f"{self.url}/healthz", timeout=1) == 200 or not self.running,
+            timeout=timeout,
+            interval=0.2,
         )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                with urllib.request.urlopen(f"{self.url}/healthz", timeout=1):
-                    return self
-            except OSError:
-                if self.process.poll() is not None:
-                    break
-                time.sleep(0.2)
-        self.stop()
-        raise RuntimeError(f"the site did not start:\n{self.output()}")
-
-    def stop(self) -> None:
-        if os.environ.get("FAULTS_KEEP_LOGS"):
-            print(f"site log: {self.log.name}")
-        if self.process and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(15)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(5)
-
-    def output(self) -> str:
-        self.log.flush()
-        return Path(self.log.name).read_text(errors="replace")[-4000:]
-
-    def __enter__(self) -> Site:
-        return self.start()
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
-        self.log.close()
-        if not os.environ.get("FAULTS_KEEP_LOGS"):
-            Path(self.log.name).unlink(missing_ok=True)
+        if not (ready and self.running):
+            self.stop()
+            raise RuntimeError(f"the site did not start:\n{self.output()}")
+        return self
 
 
 def http_status(url: str, timeout: float = 2.0) -> int:
@@ -402,12 +368,3 @@ def setup_django(env: dict[str, str]) -> None:
     call_command("migrate", verbosity=0)
     if not Path(STATIC_ROOT, "staticfiles.json").exists():
         call_command("collectstatic", interactive=False, verbosity=0)
-
-
-def wait_until(condition, *, timeout: float, interval: float = 0.05) -> bool:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(interval)
-    return True
