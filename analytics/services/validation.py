@@ -44,6 +44,19 @@ class Invalid(Exception):
     """One field's problem."""
 
 
+#: What no database column takes: PostgreSQL refuses NUL in text and jsonb, and a lone UTF-16
+#: surrogate (JSON's "\ud800") cannot be encoded as UTF-8 at all. One such event used to stop
+#: every later flush, so it is refused here, per event.
+UNSTORABLE = re.compile(r"[\x00\ud800-\udfff]")
+UNSTORABLE_MESSAGE = "Contains characters that cannot be stored (NUL bytes or lone surrogates)."
+
+
+def storable(value: str) -> str:
+    if UNSTORABLE.search(value):
+        raise Invalid(UNSTORABLE_MESSAGE)
+    return value
+
+
 # --- field checkers: each returns the cleaned value or raises Invalid ----------------------------------
 
 
@@ -51,7 +64,7 @@ def text(max_length: int, *, allow_empty: bool = False) -> Callable[[Any], str]:
     def check(value: Any) -> str:
         if not isinstance(value, str):
             raise Invalid("Must be a string.")
-        value = value.strip()
+        value = storable(value).strip()
         if not value and not allow_empty:
             raise Invalid("Must not be empty.")
         if len(value) > max_length:
@@ -127,6 +140,8 @@ def custom_props(value: Any) -> dict[str, Any]:
         )
         if not scalar and not (isinstance(item, str) and len(item) <= 100):
             raise Invalid(f"Property {key!r} must be a string (at most 100 characters), number or boolean.")
+        if isinstance(item, str) and UNSTORABLE.search(item):
+            raise Invalid(f"Property {key!r}: {UNSTORABLE_MESSAGE[0].lower()}{UNSTORABLE_MESSAGE[1:]}")
         cleaned[key] = item
     return cleaned
 
@@ -261,6 +276,8 @@ def validate_event(raw: Any, now_ms: int, skew_ms: int) -> tuple[ValidEvent | No
     path = ""
     if not isinstance(path_value, str) or not path_value.startswith("/") or len(path_value) > MAX_PATH:
         errors["path"] = [f"Must be the page's path, starting with '/' (at most {MAX_PATH} characters)."]
+    elif UNSTORABLE.search(path_value):
+        errors["path"] = [UNSTORABLE_MESSAGE]
     else:
         path = normalise_path(path_value)
     unknown = set(raw) - COMMON_KEYS - set(spec.required) - set(spec.optional)
