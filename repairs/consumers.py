@@ -19,6 +19,7 @@ from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
+from revivatech import jsonsafe
 from revivatech.observability.sockets import delivering
 
 from . import resync, selectors
@@ -116,7 +117,12 @@ class JsonSocket(AsyncWebsocketConsumer):
             await self.send_error("Send JSON text frames of at most 4 KB.")
             return
         try:
-            content = json.loads(text_data)
+            content = jsonsafe.loads(text_data)
+        except jsonsafe.TooDeep as exc:
+            # A hostile frame, not a slip: say why and close with "invalid frame payload data".
+            await self.send_error(f"That frame is not valid JSON: {exc}.")
+            await self.close(code=jsonsafe.INVALID_FRAME)
+            return
         except ValueError:
             await self.send_error("That frame is not valid JSON.")
             return
