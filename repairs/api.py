@@ -340,7 +340,8 @@ class RepairViewSet(GenericViewSet):
             "has_more": len(events) > EVENT_REPLAY_LIMIT,
             "events": events[:EVENT_REPLAY_LIMIT],
         }
-        return Response(EventReplaySerializer(replay).data)
+        # The socket's allow-list: a customer sees the same payload here as over the socket.
+        return Response(EventReplaySerializer(replay, context={"customer_view": customer_view}).data)
 
 
 class IsShopStaff(IsAuthenticated):

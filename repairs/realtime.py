@@ -19,29 +19,13 @@ from django.urls import reverse
 
 from revivatech.events import ALL_EVENTS, DomainEvent, subscribe
 
-from .models import EventKind, TicketEvent
+from .models import TicketEvent
 from .photos import planned_widths
-from .presenters import describe_event
+from .presenters import describe_event, event_payload
 
 logger = logging.getLogger(__name__)
 
 STAFF_GROUP = "rt.staff"
-
-# Payload keys a customer may see, per event kind; anything else stays internal.
-_CUSTOMER_KEYS: dict[str, tuple[str, ...]] = {
-    EventKind.BOOKED: ("reference", "device"),
-    EventKind.STATUS_CHANGED: ("from", "to", "note"),
-    EventKind.MILESTONE_REACHED: ("milestone_id", "title", "percent"),
-    EventKind.PHOTO_ADDED: ("photo_id", "category", "category_label", "caption", "width", "height"),
-    EventKind.QUALITY_CHECKED: ("check_id", "item", "passed", "notes"),
-    EventKind.NOTE_ADDED: ("note_id", "text", "priority"),
-    EventKind.QUOTE_SENT: ("amount", "currency"),
-    EventKind.QUOTE_DECIDED: ("from", "to", "decision", "amount", "currency", "note"),
-    EventKind.INVOICE_ISSUED: ("invoice_id", "amount", "currency"),
-    EventKind.PAYMENT_RECEIVED: ("invoice_id", "amount", "currency", "provider"),
-    EventKind.PAYMENT_FAILED: ("invoice_id", "amount", "currency", "provider"),
-    EventKind.PAYMENT_REFUNDED: ("invoice_id", "amount", "currency", "provider", "reason"),
-}
 
 
 def public_group(ticket_id: int) -> str:
@@ -56,15 +40,6 @@ def technician_group(user_id: int) -> str:
     return f"rt.technician.{user_id}"
 
 
-def customer_payload(kind: str, payload: dict[str, Any]) -> dict[str, Any]:
-    """The part of an event's payload a customer may see."""
-    keys = _CUSTOMER_KEYS.get(kind, ())
-    safe = {key: payload[key] for key in keys if key in payload}
-    ticket = payload.get("ticket") or {}
-    safe["ticket"] = {k: ticket[k] for k in ("status", "status_label", "progress_percent") if k in ticket}
-    return safe
-
-
 def event_message(
     *,
     reference: str,
@@ -76,7 +51,7 @@ def event_message(
     published_at: float | None = None,
 ) -> dict[str, Any]:
     """One event as sent over a socket (``customer_view`` strips internal fields)."""
-    body = customer_payload(kind, payload) if customer_view else payload
+    body = event_payload(kind, payload, customer_view=customer_view)
     message = {
         "type": "event",
         "reference": reference,

@@ -29,7 +29,7 @@ from .demo import DEMO_KINDS, fire_demo_update
 from .forms import BookingForm, QuoteDecisionForm
 from .lifecycle import Status
 from .models import Customer, Photo, QuoteDecision, RepairTicket
-from .presenters import STATUS_SENTENCES, describe_event, format_money
+from .presenters import STATUS_SENTENCES, describe_event, event_payload, format_money
 from .roles import ROLE_CUSTOMER, is_shop_staff, role_of
 
 ACCOUNT_TICKETS_PER_PAGE = 25
@@ -112,7 +112,10 @@ def track(request: HttpRequest, token: str) -> HttpResponse:
     if ticket is None:
         return not_found(request)
     timeline = [
-        {"event": event, **describe_event(event.kind, event.payload)}
+        {
+            "event": event,
+            **describe_event(event.kind, event_payload(event.kind, event.payload, customer_view=True)),
+        }
         for event in selectors.customer_timeline(ticket)
     ]
 
