@@ -290,6 +290,23 @@ class IngestCursor(models.Model):
         return f"{self.name} at {self.position}"
 
 
+class DailyDimensionValue(models.Model):
+    """The values of an unbounded dimension admitted on one UTC day (unknown paths, UTM values):
+    at most the daily cap of each; later values are stored as "(other)" (analytics/services/caps.py)."""
+
+    day = models.DateField()
+    dimension = models.CharField(max_length=20)
+    value = models.CharField(max_length=200)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["day", "dimension", "value"], name="analytics_dimvalue_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.dimension}={self.value}"
+
+
 class DeadLetterBatch(models.Model):
     """A buffered batch the flusher could not store (unstorable text, an unreadable stream entry):
     set aside with the reason so the batches after it are stored. Staff see them in the admin and

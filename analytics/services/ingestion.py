@@ -150,7 +150,13 @@ def ingest_request(request: HttpRequest, body: bytes, now: datetime | None = Non
         # Richer signals only with consent, whatever the client sent.
         "dev": batch.device if identity.consent and identity.device_id else None,
     }
-    buffer.enqueue({"ctx": ctx, "ev": [[e.type, e.occurred_at_ms, e.path, e.props] for e in batch.events]})
+    # A fifth element marks a page of the site (1) or an unknown path (0, capped per day in storage).
+    buffer.enqueue(
+        {
+            "ctx": ctx,
+            "ev": [[e.type, e.occurred_at_ms, e.path, e.props, int(e.known_path)] for e in batch.events],
+        }
+    )
     accepted = len(batch.events)
     if batch.rejected:
         detail = f"Stored {accepted} events; refused {batch.rejected} (see errors)."
