@@ -143,7 +143,11 @@ def track(request: HttpRequest, token: str) -> HttpResponse:
         "status_sentence": STATUS_SENTENCES.get(ticket.status, ""),
         **_quote_context(ticket),
     }
-    return render(request, "repairs/track.html", context)
+    response = render(request, "repairs/track.html", context)
+    # A guest's offline copy is intended (the service worker keeps it); never in a shared cache,
+    # always revalidated. Signed in, the session middleware makes it no-store.
+    response["Cache-Control"] = "private, no-cache"
+    return response
 
 
 @require_POST

@@ -77,6 +77,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Pages of a signed-in session are never stored (HTTP cache, service worker): private, no-store.
+    "revivatech.security.private_pages.PrivatePagesMiddleware",
     # The visitor behind this request, so a booking or login can link it to the customer.
     "analytics.middleware.AnalyticsRequestMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
