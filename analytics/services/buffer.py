@@ -52,20 +52,21 @@ def redis_client():
     return _clients[url]
 
 
-def store_isolating(items: list[tuple[str, Any]], *, source: str) -> StoreResult:
-    """Store ``(entry id, batch)`` pairs; a batch that fails on its own is dead-lettered with the
-    reason and the others are stored. Each attempt runs in its own savepoint (``write``), so a
-    failed one leaves nothing behind. Database outages propagate (the batches stay buffered)."""
+def store_isolating(items: list[tuple[str, Any, str]], *, source: str) -> StoreResult:
+    """Store ``(entry id, batch, batch as received)`` items; a batch that fails on its own is
+    dead-lettered (as received: storing annotates the batch) with the reason, and the others are
+    stored. Each attempt runs in its own savepoint (``write``), so a failed one leaves nothing
+    behind. Database outages propagate (the batches stay buffered)."""
     if not items:
         return StoreResult()
     try:
-        return store_batches([batch for _entry_id, batch in items])
+        return store_batches([batch for _entry_id, batch, _received in items])
     except Exception as exc:
         if not deadletters.is_batch_fault(exc):
             raise
         if len(items) == 1:
-            entry_id, batch = items[0]
-            deadletters.record(batch, deadletters.describe(exc), source=source, entry_id=entry_id)
+            entry_id, _batch, received = items[0]
+            deadletters.record(received, deadletters.describe(exc), source=source, entry_id=entry_id)
             return StoreResult()
     middle = len(items) // 2
     return store_isolating(items[:middle], source=source) + store_isolating(items[middle:], source=source)
@@ -74,7 +75,7 @@ def store_isolating(items: list[tuple[str, Any]], *, source: str) -> StoreResult
 def enqueue(batch: dict[str, Any]) -> None:
     """Hand one batch over for storage. If Redis cannot take it, it is stored at once instead."""
     if mode() == "direct":
-        store_isolating([("", batch)], source="direct")
+        store_isolating([("", batch, deadletters.as_text(batch))], source="direct")
         return
     import redis
 
@@ -87,7 +88,7 @@ def enqueue(batch: dict[str, Any]) -> None:
         )
     except redis.RedisError as exc:
         logger.warning("analytics: Redis unavailable (%s); storing the batch directly", exc)
-        store_isolating([("", batch)], source="direct")
+        store_isolating([("", batch, deadletters.as_text(batch))], source="direct")
 
 
 def pending_batches() -> int:
@@ -118,7 +119,7 @@ def flush_events(*, max_seconds: float | None = None) -> StoreResult:
             for entry_id, fields in entries:
                 raw = fields.get(b"b")
                 try:
-                    batches.append((entry_id.decode(), json.loads(raw)))
+                    batches.append((entry_id.decode(), json.loads(raw), raw.decode()))
                 except (TypeError, ValueError) as exc:  # UnicodeDecodeError is a ValueError
                     deadletters.record(
                         raw if raw is not None else repr(fields).encode(),

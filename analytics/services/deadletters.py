@@ -45,6 +45,8 @@ def as_text(batch: Any) -> str:
     """The batch as ASCII JSON (NUL and lone surrogates escaped), storable in any text column."""
     if isinstance(batch, bytes):  # an unreadable stream entry, kept as it came
         return _storable(batch.decode("utf-8", "backslashreplace"))
+    if isinstance(batch, str):  # already JSON text, as received
+        return _storable(batch)
     if isinstance(batch, dict) and isinstance(batch.get("ctx"), dict):
         # The storage adds parsed ids ("_vk", ...) to the context: keep the batch as it was sent.
         batch = {**batch, "ctx": {k: v for k, v in batch["ctx"].items() if not str(k).startswith("_")}}
