@@ -13,7 +13,8 @@ from django.utils.functional import cached_property
 
 from repairs.roles import is_shop_staff
 
-from .models import ConsentRecord, CustomerPersonalData, Session, TrackedDevice
+from .models import ConsentRecord, CustomerPersonalData, DeadLetterBatch, Session, TrackedDevice
+from .services import deadletters
 from .services.gdpr import archive_json, erase_customer, export_customer
 
 
@@ -52,6 +53,36 @@ class StaffReadOnlyAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
         return False
+
+
+@admin.register(DeadLetterBatch)
+class DeadLetterBatchAdmin(StaffReadOnlyAdmin):
+    """Batches the flusher set aside (with the reason) so that the others were stored. Staff replay
+    them once the cause is fixed, or delete them."""
+
+    list_display = ("created_at", "source", "entry_id", "short_reason", "attempts", "replayed_at")
+    list_filter = ("source", ("replayed_at", admin.EmptyFieldListFilter))
+    readonly_fields = ("created_at", "source", "entry_id", "reason", "attempts", "replayed_at", "payload")
+    actions = ["replay"]
+
+    @admin.display(description="reason")
+    def short_reason(self, letter: DeadLetterBatch) -> str:
+        return letter.reason[:120]
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return is_shop_staff(request.user)
+
+    @admin.action(description="Store the selected batches again")
+    def replay(self, request: HttpRequest, queryset) -> None:
+        stored = failed = 0
+        for letter in queryset.filter(replayed_at__isnull=True):
+            if deadletters.replay(letter):
+                stored += 1
+            else:
+                failed += 1
+        self.message_user(request, f"Stored {stored} batches again.", messages.SUCCESS)
+        if failed:
+            self.message_user(request, f"{failed} still fail: see their reason.", messages.WARNING)
 
 
 @admin.register(Session)

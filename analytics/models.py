@@ -290,6 +290,48 @@ class IngestCursor(models.Model):
         return f"{self.name} at {self.position}"
 
 
+class DailyDimensionValue(models.Model):
+    """The values of an unbounded dimension admitted on one UTC day (unknown paths, UTM values):
+    at most the daily cap of each; later values are stored as "(other)" (analytics/services/caps.py)."""
+
+    day = models.DateField()
+    dimension = models.CharField(max_length=20)
+    value = models.CharField(max_length=200)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["day", "dimension", "value"], name="analytics_dimvalue_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.dimension}={self.value}"
+
+
+class DeadLetterBatch(models.Model):
+    """A buffered batch the flusher could not store (unstorable text, an unreadable stream entry):
+    set aside with the reason so the batches after it are stored. Staff see them in the admin and
+    replay one once the cause is fixed (``analytics.services.deadletters.replay``)."""
+
+    class Source(models.TextChoices):
+        STREAM = "stream", "Redis stream"
+        DIRECT = "direct", "Direct storage"
+
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    source = models.CharField(max_length=10, choices=Source.choices)
+    entry_id = models.CharField(max_length=40, blank=True, help_text="The Redis stream entry id.")
+    #: The batch as JSON text, ASCII-escaped (so NUL and lone surrogates survive as ``\u0000``).
+    payload = models.TextField()
+    reason = models.TextField()
+    attempts = models.PositiveIntegerField(default=1)
+    replayed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "dead-lettered event batch"
+
+    def __str__(self) -> str:
+        return f"{self.source} {self.entry_id or self.pk} at {self.created_at:%Y-%m-%d %H:%M}"
+
+
 class CustomerPersonalData(Customer):
     """The customer seen from the GDPR tools (export and erase) in the analytics admin."""
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
-
 from django.conf import settings
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_http_methods
+
+from revivatech import jsonsafe
 
 from .services.identity import consent_cookie_value, consent_from_cookie, record_consent
 from .services.validation import Invalid, device_signals
@@ -38,7 +38,7 @@ def consent(request: HttpRequest) -> JsonResponse:
             _state(consent_from_cookie(request.COOKIES.get(settings.ANALYTICS_CONSENT_COOKIE)))
         )
     try:
-        body = json.loads(request.body or b"{}")
+        body = jsonsafe.loads(request.body or b"{}")
     except (UnicodeDecodeError, ValueError):
         return JsonResponse({"detail": 'The body must be JSON: {"granted": true}.', "errors": {}}, status=400)
     if (

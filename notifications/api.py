@@ -13,13 +13,13 @@ from django.db import transaction
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
-from rest_framework.exceptions import NotFound, ParseError, PermissionDenied
-from rest_framework.parsers import JSONParser
+from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from repairs.serializers import ErrorSerializer
+from revivatech.jsonsafe import JSONBodyParser
 
 from . import selectors
 from .models import REQUIRED_PREFERENCES
@@ -36,15 +36,6 @@ from .serializers import (
 from .services import preferences, push_devices
 
 
-class StrictJSONParser(JSONParser):
-    def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
-        try:
-            return super().parse(stream, media_type, parser_context)
-        except ParseError as exc:
-            reason = str(exc.detail).removeprefix("JSON parse error - ")
-            raise ParseError(f"The request body is not valid JSON: {reason}.") from exc
-
-
 def _error(description: str) -> OpenApiResponse:
     return OpenApiResponse(ErrorSerializer, description=description)
 
@@ -57,7 +48,7 @@ NOT_CUSTOMER = "Only customers have notification preferences and push devices."
 
 
 class CustomerAPIView(APIView):
-    parser_classes = [StrictJSONParser]
+    parser_classes = [JSONBodyParser]
 
     def customer(self, request: Request):
         customer = selectors.customer_of_user(request.user)

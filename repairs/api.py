@@ -18,13 +18,14 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import status
 from rest_framework.authentication import SessionAuthentication, TokenAuthentication
 from rest_framework.decorators import action, api_view, authentication_classes, permission_classes
-from rest_framework.exceptions import NotFound, ParseError, PermissionDenied
-from rest_framework.parsers import JSONParser
+from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import Serializer
 from rest_framework.viewsets import GenericViewSet
+
+from revivatech.jsonsafe import JSONBodyParser
 
 from . import selectors, services
 from .lifecycle import Status
@@ -64,17 +65,6 @@ BODY_SERIALIZERS: dict[str, type[Serializer]] = {
     "notes": NewNoteSerializer,
     "milestones": NewMilestoneSerializer,
 }
-
-
-class ApiJSONParser(JSONParser):
-    """JSON bodies only, with an error that says the body is not JSON."""
-
-    def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
-        try:
-            return super().parse(stream, media_type, parser_context)
-        except ParseError as exc:
-            reason = str(exc.detail).removeprefix("JSON parse error - ")
-            raise ParseError(f"The request body is not valid JSON: {reason}.") from exc
 
 
 # --- schema helpers --------------------------------------------------------------------------------
@@ -157,7 +147,7 @@ class RepairViewSet(GenericViewSet):
     # Token first: an anonymous request gets 401 with ``WWW-Authenticate: Token``.
     authentication_classes = [TokenAuthentication, SessionAuthentication]
     permission_classes = [IsAuthenticated]
-    parser_classes = [ApiJSONParser]
+    parser_classes = [JSONBodyParser]
     serializer_class = RepairDetailSerializer
     lookup_field = "reference"
     lookup_value_regex = r"[^/]+"
@@ -350,7 +340,8 @@ class RepairViewSet(GenericViewSet):
             "has_more": len(events) > EVENT_REPLAY_LIMIT,
             "events": events[:EVENT_REPLAY_LIMIT],
         }
-        return Response(EventReplaySerializer(replay).data)
+        # The socket's allow-list: a customer sees the same payload here as over the socket.
+        return Response(EventReplaySerializer(replay, context={"customer_view": customer_view}).data)
 
 
 class IsShopStaff(IsAuthenticated):

@@ -13,10 +13,12 @@ class RepairsConfig(AppConfig):
         # Groups and their permissions exist after every migrate (also in test databases).
         post_migrate.connect(ensure_role_groups, sender=self)
 
-        from .realtime import connect_broadcaster
+        from .realtime import connect_access_signals, connect_broadcaster
 
         # Committed ticket events fan out to the WebSocket rooms.
         connect_broadcaster()
+        # Open sockets close (4403) when the right ends: reassignment, logout, new password, role.
+        connect_access_signals()
 
         from revivatech import privacy
 

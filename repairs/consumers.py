@@ -1,6 +1,10 @@
 """WebSocket rooms: one ticket's room, a technician's stream and the staff stream.
 
 A socket that may not join is accepted and closed at once with code 4403, before any data.
+Rights are not only checked at connect: every socket checks them again before each event it
+delivers and on every ``resume``, and at once when told to (a reassignment, a logout, a new
+password, a change of role: see ``request_recheck`` in repairs/realtime.py); a socket that may no
+longer see its room is closed with 4403.
 On connect a ticket socket gets the events it missed (``?since=<seq>``) from the database,
 then a snapshot; live events follow, deduplicated and gap-filled by sequence number.
 """
@@ -12,13 +16,18 @@ import contextlib
 import hmac
 import json
 from dataclasses import dataclass
+from importlib import import_module
 from typing import Any
 from urllib.parse import parse_qs
 
 from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+from django.contrib import auth
+from django.contrib.auth.models import AnonymousUser
 
+from revivatech import jsonsafe
 from revivatech.observability.sockets import delivering
 
 from . import resync, selectors
@@ -29,9 +38,11 @@ from .realtime import (
     internal_group,
     photo_urls,
     public_group,
+    session_group,
     stats,
     stored_event_message,
     technician_group,
+    user_group,
 )
 from .roles import (
     ROLE_ANONYMOUS,
@@ -89,12 +100,62 @@ def resolve_ticket_access(
     return None
 
 
+def _session_key(scope) -> str | None:
+    user = scope.get("user")
+    session = scope.get("session")
+    if user is None or not user.is_authenticated or session is None:
+        return None
+    return getattr(session, "session_key", None)
+
+
+@dataclass
+class _FreshRequest:
+    session: Any
+
+
+def current_user(scope, *, session_ended: bool = False):
+    """The socket's user as things stand now: anonymous once the login session that opened the
+    socket has ended (logout, a new password, expiry) or the account was deactivated."""
+    user = scope.get("user")
+    if user is None or not user.is_authenticated or session_ended:
+        return AnonymousUser()
+    key = _session_key(scope)
+    if key:
+        # The scope's session was read at connect; read it again from the store.
+        store = import_module(settings.SESSION_ENGINE).SessionStore(session_key=key)
+        fresh = auth.get_user(_FreshRequest(session=store))
+        return fresh if fresh.is_authenticated and fresh.pk == user.pk else AnonymousUser()
+    # No session (another authentication, or tests): the account as the database holds it now.
+    fresh = type(user)._default_manager.filter(pk=user.pk, is_active=True).first()
+    return fresh or AnonymousUser()
+
+
 class JsonSocket(AsyncWebsocketConsumer):
-    """Shared plumbing: JSON frames, error frames for bad input, statistics."""
+    """Shared plumbing: JSON frames, error frames for bad input, statistics, and rights that are
+    checked again (``still_allowed``) whenever they matter."""
 
     role = ROLE_ANONYMOUS
     room = ""
     counted = False
+    revoked = False
+
+    def still_allowed(self, *, session_ended: bool = False) -> bool:
+        """Whether this socket may still see its room (sync: runs in a database thread)."""
+        raise NotImplementedError
+
+    async def check_rights(self, *, session_ended: bool = False) -> bool:
+        """Check the rights again; close the socket with 4403 if they are gone."""
+        if self.revoked:
+            return False
+        if await database_sync_to_async(self.still_allowed)(session_ended=session_ended):
+            return True
+        self.revoked = True
+        await self.close(code=FORBIDDEN)
+        return False
+
+    async def access_recheck(self, message: dict[str, Any]) -> None:
+        """From the channel layer: a right of this socket's user (or session) may have ended."""
+        await self.check_rights(session_ended=bool(message.get("session_ended")))
 
     async def dispatch(self, message: dict[str, Any]) -> None:
         with delivering(message):  # logs a live event with the request id that caused it
@@ -116,7 +177,12 @@ class JsonSocket(AsyncWebsocketConsumer):
             await self.send_error("Send JSON text frames of at most 4 KB.")
             return
         try:
-            content = json.loads(text_data)
+            content = jsonsafe.loads(text_data)
+        except jsonsafe.TooDeep as exc:
+            # A hostile frame, not a slip: say why and close with "invalid frame payload data".
+            await self.send_error(f"That frame is not valid JSON: {exc}.")
+            await self.close(code=jsonsafe.INVALID_FRAME)
+            return
         except ValueError:
             await self.send_error("That frame is not valid JSON.")
             return
@@ -144,6 +210,12 @@ class JsonSocket(AsyncWebsocketConsumer):
             await stats.flush()
 
     async def join(self, *groups: str) -> None:
+        """Join the room's groups, and the groups through which this socket hears that its
+        user's or its login session's rights changed."""
+        user = self.scope.get("user")
+        groups += (user_group(user.pk),) if user is not None and user.is_authenticated else ()
+        key = _session_key(self.scope)
+        groups += (session_group(key),) if key else ()
         self.joined_groups = list(groups)
         for group in groups:
             await self.channel_layer.group_add(group, self.channel_name)
@@ -169,8 +241,9 @@ class TicketConsumer(JsonSocket):
         else:
             bad_since = False
         reference = self.scope["url_route"]["kwargs"]["reference"]
+        self.token, self.view_as = params.get("token"), params.get("as")
         self.access = await database_sync_to_async(resolve_ticket_access)(
-            self.scope.get("user"), reference, params.get("token"), params.get("as")
+            self.scope.get("user"), reference, self.token, self.view_as
         )
         if self.access is None:
             await self.refuse()
@@ -217,6 +290,17 @@ class TicketConsumer(JsonSocket):
         }
         return events, snapshot
 
+    def still_allowed(self, *, session_ended: bool = False) -> bool:
+        access = self.access
+        now = resolve_ticket_access(
+            current_user(self.scope, session_ended=session_ended), access.reference, self.token, self.view_as
+        )
+        # The same room and view only (a changed view means reconnecting, to get the right snapshot).
+        return now is not None and (now.ticket_id, now.customer_view) == (
+            access.ticket_id,
+            access.customer_view,
+        )
+
     def _decorate(self, message: dict[str, Any]) -> dict[str, Any]:
         payload = message["payload"]
         if message["kind"] == "ticket.photo_added" and payload.get("photo_id"):
@@ -238,6 +322,8 @@ class TicketConsumer(JsonSocket):
             return  # already sent by the catch-up
         if self.access.customer_view and not envelope["customer_visible"]:
             return
+        if not await self.check_rights():
+            return
         if seq > self.last_seq + 1:
             # Something was not delivered (or is internal): the database has it, in order.
             missing = await database_sync_to_async(self._between)(self.last_seq, seq)
@@ -249,6 +335,8 @@ class TicketConsumer(JsonSocket):
     async def resync(self) -> None:
         """Send what this socket missed while the channel layer was down (see repairs/resync.py)."""
         async with self.sending:
+            if not await self.check_rights():
+                return
             missing = await database_sync_to_async(self._between)(self.last_seq, 2**31)
             for message in missing:
                 await self.send_json(message)
@@ -285,7 +373,8 @@ class TicketConsumer(JsonSocket):
             if not isinstance(since, int) or isinstance(since, bool) or since < 0:
                 await self.send_error('"resume" needs "since": a whole number of at least 0.')
                 return
-            await self.send_catch_up(since)
+            if await self.check_rights():
+                await self.send_catch_up(since)
             return
         await super().handle_client_message(content)
 
@@ -305,6 +394,9 @@ class TechnicianConsumer(JsonSocket):
             {"type": "snapshot", "tickets": await database_sync_to_async(self._tickets)(user)}
         )
 
+    def still_allowed(self, *, session_ended: bool = False) -> bool:
+        return is_technician(current_user(self.scope, session_ended=session_ended))
+
     @staticmethod
     def _tickets(user) -> list[dict[str, Any]]:
         tickets = selectors.tickets_visible_to(user).filter(status__in=selectors.open_statuses())
@@ -321,6 +413,8 @@ class TechnicianConsumer(JsonSocket):
         ]
 
     async def ticket_event(self, envelope: dict[str, Any]) -> None:
+        if not await self.check_rights():
+            return
         await self.send_json(
             event_message(
                 reference=envelope["reference"],
@@ -338,6 +432,9 @@ class StaffConsumer(TechnicianConsumer):
     """``ws/staff/``: every ticket's updates plus connection statistics every few seconds."""
 
     stats_task: asyncio.Task | None = None
+
+    def still_allowed(self, *, session_ended: bool = False) -> bool:
+        return is_shop_staff(current_user(self.scope, session_ended=session_ended))
 
     async def connect(self) -> None:
         user = self.scope.get("user")
@@ -368,6 +465,11 @@ class StaffConsumer(TechnicianConsumer):
             await self.send_stats()
             return
         await super().handle_client_message(content)
+
+    async def close(self, code: int | bool | None = None, reason: str | None = None) -> None:
+        if self.stats_task:
+            self.stats_task.cancel()
+        await super().close(code=code, reason=reason)
 
     async def disconnect(self, code: int) -> None:
         if self.stats_task:

@@ -80,6 +80,39 @@ EVENT_TEXT: dict[str, Any] = {
     "ticket.payment_refunded": {"title": "Refund issued: {money}", "detail": "{reason}"},
 }
 
+#: Payload keys a customer may see, per event kind; anything else stays internal (a kind missing
+#: here shows the customer nothing but the status snapshot). The ONE allow-list: the event-log API,
+#: the sockets and the tracking page all present events through :func:`event_payload`.
+CUSTOMER_PAYLOAD_KEYS: dict[str, tuple[str, ...]] = {
+    "ticket.booked": ("reference", "device"),
+    "ticket.status_changed": ("from", "to", "note"),
+    "ticket.milestone_reached": ("milestone_id", "title", "percent"),
+    "ticket.photo_added": ("photo_id", "category", "category_label", "caption", "width", "height"),
+    "ticket.quality_checked": ("check_id", "item", "passed", "notes"),
+    "ticket.note_added": ("note_id", "text", "priority"),
+    "ticket.quote_sent": ("amount", "currency"),
+    "ticket.quote_decided": ("from", "to", "decision", "amount", "currency", "note"),
+    "ticket.invoice_issued": ("invoice_id", "amount", "currency"),
+    "ticket.payment_received": ("invoice_id", "amount", "currency", "provider"),
+    "ticket.payment_failed": ("invoice_id", "amount", "currency", "provider"),
+    "ticket.payment_refunded": ("invoice_id", "amount", "currency", "provider", "reason"),
+}
+#: What a customer sees of the status snapshot every event carries.
+CUSTOMER_SNAPSHOT_KEYS = ("status", "status_label", "progress_percent")
+
+
+def event_payload(kind: str, payload: dict[str, Any] | None, *, customer_view: bool) -> dict[str, Any]:
+    """An event's payload as its viewer may see it: the shop all of it, a customer only the
+    allow-listed keys of its kind and the status snapshot."""
+    payload = payload if isinstance(payload, dict) else {}
+    if not customer_view:
+        return payload
+    safe = {key: payload[key] for key in CUSTOMER_PAYLOAD_KEYS.get(kind, ()) if key in payload}
+    ticket = payload.get("ticket") if isinstance(payload.get("ticket"), dict) else {}
+    safe["ticket"] = {key: ticket[key] for key in CUSTOMER_SNAPSHOT_KEYS if key in ticket}
+    return safe
+
+
 #: For kinds with variants: the field whose value picks the variant.
 EVENT_VARIANT_FIELDS: dict[str, str] = {
     "ticket.quality_checked": "outcome",

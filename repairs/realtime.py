@@ -8,6 +8,7 @@ ticket's sequence number, and a client that missed any replays them from the dat
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import time
 from typing import Any
@@ -15,33 +16,18 @@ from typing import Any
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
+from django.db import transaction
 from django.urls import reverse
 
 from revivatech.events import ALL_EVENTS, DomainEvent, subscribe
 
 from .models import EventKind, TicketEvent
 from .photos import planned_widths
-from .presenters import describe_event
+from .presenters import describe_event, event_payload
 
 logger = logging.getLogger(__name__)
 
 STAFF_GROUP = "rt.staff"
-
-# Payload keys a customer may see, per event kind; anything else stays internal.
-_CUSTOMER_KEYS: dict[str, tuple[str, ...]] = {
-    EventKind.BOOKED: ("reference", "device"),
-    EventKind.STATUS_CHANGED: ("from", "to", "note"),
-    EventKind.MILESTONE_REACHED: ("milestone_id", "title", "percent"),
-    EventKind.PHOTO_ADDED: ("photo_id", "category", "category_label", "caption", "width", "height"),
-    EventKind.QUALITY_CHECKED: ("check_id", "item", "passed", "notes"),
-    EventKind.NOTE_ADDED: ("note_id", "text", "priority"),
-    EventKind.QUOTE_SENT: ("amount", "currency"),
-    EventKind.QUOTE_DECIDED: ("from", "to", "decision", "amount", "currency", "note"),
-    EventKind.INVOICE_ISSUED: ("invoice_id", "amount", "currency"),
-    EventKind.PAYMENT_RECEIVED: ("invoice_id", "amount", "currency", "provider"),
-    EventKind.PAYMENT_FAILED: ("invoice_id", "amount", "currency", "provider"),
-    EventKind.PAYMENT_REFUNDED: ("invoice_id", "amount", "currency", "provider", "reason"),
-}
 
 
 def public_group(ticket_id: int) -> str:
@@ -56,13 +42,40 @@ def technician_group(user_id: int) -> str:
     return f"rt.technician.{user_id}"
 
 
-def customer_payload(kind: str, payload: dict[str, Any]) -> dict[str, Any]:
-    """The part of an event's payload a customer may see."""
-    keys = _CUSTOMER_KEYS.get(kind, ())
-    safe = {key: payload[key] for key in keys if key in payload}
-    ticket = payload.get("ticket") or {}
-    safe["ticket"] = {k: ticket[k] for k in ("status", "status_label", "progress_percent") if k in ticket}
-    return safe
+def user_group(user_id: int) -> str:
+    """Every socket of one signed-in user (any room): told to check its rights again."""
+    return f"rt.user.{user_id}"
+
+
+def session_group(session_key: str) -> str:
+    """Every socket opened with one login session (the key itself never leaves the process)."""
+    return "rt.session." + hashlib.sha256(session_key.encode()).hexdigest()[:40]
+
+
+def request_recheck(
+    *, user_id: int | None = None, session_key: str | None = None, ended: bool = False
+) -> None:
+    """Tell the sockets of a user (or of one login session) to check their rights again at once,
+    after the current transaction commits; ``ended``: that session is being ended (logout), so its
+    sockets keep only what they may see without it (a tracking link). Sockets that may no longer
+    see their room close with 4403 (repairs/consumers.py)."""
+    groups = [user_group(user_id)] if user_id else []
+    groups += [session_group(session_key)] if session_key else []
+    if not groups:
+        return
+    message = {"type": "access.recheck", "session_ended": ended}
+
+    def send() -> None:
+        layer = get_channel_layer()
+        if layer is None:
+            return
+        for group in groups:
+            try:
+                async_to_sync(layer.group_send)(group, message)
+            except Exception:  # each socket also re-checks before every event it delivers
+                logger.exception("could not ask %s to re-check its rights", group)
+
+    transaction.on_commit(send)
 
 
 def event_message(
@@ -76,7 +89,7 @@ def event_message(
     published_at: float | None = None,
 ) -> dict[str, Any]:
     """One event as sent over a socket (``customer_view`` strips internal fields)."""
-    body = customer_payload(kind, payload) if customer_view else payload
+    body = event_payload(kind, payload, customer_view=customer_view)
     message = {
         "type": "event",
         "reference": reference,
@@ -158,6 +171,70 @@ def broadcast_ticket_event(event: DomainEvent) -> None:
 
 def connect_broadcaster() -> None:
     subscribe(ALL_EVENTS, broadcast_ticket_event)
+
+
+# --- rights that end while a socket is open ----------------------------------------------------
+
+
+def _recheck_previous_technician(event: DomainEvent) -> None:
+    previous = event.context.get("previous_technician_id")
+    if previous and previous != event.context.get("assigned_technician_id"):
+        request_recheck(user_id=previous)
+
+
+def _on_logout(sender, request=None, user=None, **kwargs) -> None:
+    session = getattr(request, "session", None)
+    key = getattr(session, "session_key", None)
+    if key:
+        request_recheck(session_key=key, ended=True)
+
+
+def _remember_access_fields(sender, instance, update_fields=None, **kwargs) -> None:
+    """Before a user is saved: will the password or the active flag change?"""
+    instance._rt_access_changed = False
+    if instance.pk is None:
+        return
+    if update_fields is not None and not {"password", "is_active"} & set(update_fields):
+        return  # e.g. the last_login update of every sign-in
+    stored = sender.objects.filter(pk=instance.pk).values_list("password", "is_active").first()
+    instance._rt_access_changed = stored is not None and stored != (instance.password, instance.is_active)
+
+
+def _on_user_saved(sender, instance, created=False, **kwargs) -> None:
+    if getattr(instance, "_rt_access_changed", False):
+        request_recheck(user_id=instance.pk)  # a new password ends the other sessions
+
+
+def _on_groups_changed(sender, instance, action, reverse=False, pk_set=None, **kwargs) -> None:
+    if action not in ("post_add", "post_remove", "post_clear"):
+        return
+    if not reverse:  # user.groups changed
+        request_recheck(user_id=instance.pk)
+        return
+    for user_id in pk_set or ():  # group.user_set changed (post_clear gives no ids: pre_clear does)
+        request_recheck(user_id=user_id)
+
+
+def _before_group_cleared(sender, instance, action, reverse=False, **kwargs) -> None:
+    if action == "pre_clear" and reverse:
+        for user_id in instance.user_set.values_list("pk", flat=True):
+            request_recheck(user_id=user_id)
+
+
+def connect_access_signals() -> None:
+    """Sockets learn at once when a right ends: a reassignment (the previous technician), a logout
+    (that session's sockets), a new password or a deactivation, a change of role groups."""
+    from django.contrib.auth import get_user_model, user_logged_out
+    from django.db.models.signals import m2m_changed, post_save, pre_save
+
+    user_model = get_user_model()
+    subscribe(EventKind.DETAILS_UPDATED, _recheck_previous_technician)
+    user_logged_out.connect(_on_logout, dispatch_uid="rt-access-logout")
+    pre_save.connect(_remember_access_fields, sender=user_model, dispatch_uid="rt-access-pre-save")
+    post_save.connect(_on_user_saved, sender=user_model, dispatch_uid="rt-access-post-save")
+    memberships = user_model.groups.through
+    m2m_changed.connect(_on_groups_changed, sender=memberships, dispatch_uid="rt-access-groups")
+    m2m_changed.connect(_before_group_cleared, sender=memberships, dispatch_uid="rt-access-clear")
 
 
 # --- connection statistics ---------------------------------------------------------------------

@@ -20,6 +20,7 @@ from revivatech.links import absolute_url
 from . import selectors
 from .lifecycle import Status
 from .models import Milestone, Note, NotePriority, RepairTicket, TicketEvent
+from .presenters import event_payload
 
 #: The largest amount the database stores in a quote (PositiveIntegerField on PostgreSQL).
 MAX_QUOTE_AMOUNT = 2_147_483_647
@@ -360,8 +361,18 @@ class EventPayloadField(serializers.JSONField):
 
 
 class TicketEventSerializer(serializers.ModelSerializer):
+    """An event as the viewer may see it: ``context["customer_view"]`` presents the payload through
+    the same allow-list as the sockets (:func:`repairs.presenters.event_payload`)."""
+
     kind_label = serializers.CharField(source="get_kind_display", read_only=True)
     payload = EventPayloadField(read_only=True)
+
+    def to_representation(self, instance: TicketEvent) -> dict[str, Any]:
+        data = super().to_representation(instance)
+        data["payload"] = event_payload(
+            instance.kind, instance.payload, customer_view=self.context.get("customer_view", True)
+        )
+        return data
 
     class Meta:
         model = TicketEvent

@@ -30,7 +30,7 @@ from .demo import DEMO_KINDS, create_demo_ticket, demo_tickets, fire_demo_update
 from .forms import BookingForm, QuoteDecisionForm
 from .lifecycle import Status
 from .models import Customer, Photo, QuoteDecision, RepairTicket
-from .presenters import STATUS_SENTENCES, describe_event, format_money
+from .presenters import STATUS_SENTENCES, describe_event, event_payload, format_money
 from .roles import ROLE_CUSTOMER, is_shop_staff, role_of
 
 ACCOUNT_TICKETS_PER_PAGE = 25
@@ -113,7 +113,10 @@ def track(request: HttpRequest, token: str) -> HttpResponse:
     if ticket is None:
         return not_found(request)
     timeline = [
-        {"event": event, **describe_event(event.kind, event.payload)}
+        {
+            "event": event,
+            **describe_event(event.kind, event_payload(event.kind, event.payload, customer_view=True)),
+        }
         for event in selectors.customer_timeline(ticket)
     ]
 
@@ -141,7 +144,11 @@ def track(request: HttpRequest, token: str) -> HttpResponse:
         "status_sentence": STATUS_SENTENCES.get(ticket.status, ""),
         **_quote_context(ticket),
     }
-    return render(request, "repairs/track.html", context)
+    response = render(request, "repairs/track.html", context)
+    # A guest's offline copy is intended (the service worker keeps it); never in a shared cache,
+    # always revalidated. Signed in, the session middleware makes it no-store.
+    response["Cache-Control"] = "private, no-cache"
+    return response
 
 
 @require_POST

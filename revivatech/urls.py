@@ -8,6 +8,7 @@ from drf_spectacular.views import SpectacularAPIView
 from . import admin_views, health, pwa
 from .observability import views as observability_views
 from .security.api_docs import RedocDocsView, SwaggerDocsView
+from .security.private_pages import LogoutView
 from .security.views import csp_report
 
 admin.site.site_header = "RevivaTech workshop"
@@ -20,7 +21,7 @@ urlpatterns = [
     path("", include("payments.urls")),
     path("", include("analytics.urls")),
     path("account/login/", auth_views.LoginView.as_view(), name="login"),
-    path("account/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("account/logout/", LogoutView.as_view(), name="logout"),
     # Before the admin's own "view on site" redirect, which checks no object permission.
     path(
         "admin/r/<path:content_type_id>/<path:object_id>/",

@@ -27,6 +27,7 @@ from django.conf import settings
 from rest_framework import serializers
 
 from repairs.roles import is_shop_staff
+from revivatech import jsonsafe
 
 from .filters import DashboardFilters
 from .realtime import DASHBOARD_GROUP
@@ -126,7 +127,11 @@ class DashboardConsumer(AsyncWebsocketConsumer):
             await self.send_json({"type": "error", "message": "Send JSON text frames of at most 4 KB."})
             return
         try:
-            content = json.loads(text_data)
+            content = jsonsafe.loads(text_data)
+        except jsonsafe.TooDeep as exc:
+            await self.send_json({"type": "error", "message": f"That frame is not valid JSON: {exc}."})
+            await self.close(code=jsonsafe.INVALID_FRAME)
+            return
         except ValueError:
             await self.send_json({"type": "error", "message": "That frame is not valid JSON."})
             return

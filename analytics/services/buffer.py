@@ -6,6 +6,10 @@
   stream from the position saved in :class:`IngestCursor`, stores thousands of events per
   transaction, and saves the new position *in the same transaction*, so a crash at any point
   neither loses nor duplicates a batch. Flushers serialise on the cursor row.
+
+A batch the storage refuses for a reason of its own (see :mod:`.deadletters`) is set aside as a
+:class:`~analytics.models.DeadLetterBatch` with the reason, and the others are stored: a chunk that
+fails is split in halves until the bad batch stands alone, each try in its own savepoint.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from django.conf import settings
 from django.db import transaction
 
 from ..models import IngestCursor
+from . import deadletters
 from .storage import StoreResult, store_batches
 
 logger = logging.getLogger(__name__)
@@ -47,10 +52,30 @@ def redis_client():
     return _clients[url]
 
 
+def store_isolating(items: list[tuple[str, Any, str]], *, source: str) -> StoreResult:
+    """Store ``(entry id, batch, batch as received)`` items; a batch that fails on its own is
+    dead-lettered (as received: storing annotates the batch) with the reason, and the others are
+    stored. Each attempt runs in its own savepoint (``write``), so a failed one leaves nothing
+    behind. Database outages propagate (the batches stay buffered)."""
+    if not items:
+        return StoreResult()
+    try:
+        return store_batches([batch for _entry_id, batch, _received in items])
+    except Exception as exc:
+        if not deadletters.is_batch_fault(exc):
+            raise
+        if len(items) == 1:
+            entry_id, _batch, received = items[0]
+            deadletters.record(received, deadletters.describe(exc), source=source, entry_id=entry_id)
+            return StoreResult()
+    middle = len(items) // 2
+    return store_isolating(items[:middle], source=source) + store_isolating(items[middle:], source=source)
+
+
 def enqueue(batch: dict[str, Any]) -> None:
     """Hand one batch over for storage. If Redis cannot take it, it is stored at once instead."""
     if mode() == "direct":
-        store_batches([batch])
+        store_isolating([("", batch, deadletters.as_text(batch))], source="direct")
         return
     import redis
 
@@ -63,7 +88,7 @@ def enqueue(batch: dict[str, Any]) -> None:
         )
     except redis.RedisError as exc:
         logger.warning("analytics: Redis unavailable (%s); storing the batch directly", exc)
-        store_batches([batch])
+        store_isolating([("", batch, deadletters.as_text(batch))], source="direct")
 
 
 def pending_batches() -> int:
@@ -91,12 +116,18 @@ def flush_events(*, max_seconds: float | None = None) -> StoreResult:
             if not entries:
                 break
             batches = []
-            for _entry_id, fields in entries:
+            for entry_id, fields in entries:
+                raw = fields.get(b"b")
                 try:
-                    batches.append(json.loads(fields[b"b"]))
-                except (KeyError, ValueError):
-                    logger.error("analytics: unreadable stream entry %s skipped", _entry_id)
-            total += store_batches(batches)
+                    batches.append((entry_id.decode(), json.loads(raw), raw.decode()))
+                except (TypeError, ValueError) as exc:  # UnicodeDecodeError is a ValueError
+                    deadletters.record(
+                        raw if raw is not None else repr(fields).encode(),
+                        f"Unreadable stream entry (not a JSON batch): {deadletters.describe(exc)}",
+                        source="stream",
+                        entry_id=entry_id.decode(),
+                    )
+            total += store_isolating(batches, source="stream")
             cursor.position = entries[-1][0].decode()
             cursor.save(update_fields=["position", "updated_at"])
             # Once committed for real, drop what precedes the cursor (the entry at it is skipped by

@@ -12,7 +12,6 @@ and signals, customer id (server events), device type, browser, OS, country.
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -23,6 +22,8 @@ from django.core.cache import cache, caches
 from django.core.cache.backends.redis import RedisCache
 from django.http import HttpRequest
 from django.utils import timezone
+
+from revivatech import jsonsafe
 
 from ..models import EventType
 from . import buffer
@@ -122,7 +123,7 @@ def ingest_request(request: HttpRequest, body: bytes, now: datetime | None = Non
     if limited is not None:
         return limited
     try:
-        decoded = json.loads(body)
+        decoded = jsonsafe.loads(body)
     except (UnicodeDecodeError, ValueError) as exc:
         return IngestResult(400, f"The body is not valid JSON: {exc}.", errors={"": ["Send a JSON object."]})
     try:
@@ -149,7 +150,13 @@ def ingest_request(request: HttpRequest, body: bytes, now: datetime | None = Non
         # Richer signals only with consent, whatever the client sent.
         "dev": batch.device if identity.consent and identity.device_id else None,
     }
-    buffer.enqueue({"ctx": ctx, "ev": [[e.type, e.occurred_at_ms, e.path, e.props] for e in batch.events]})
+    # A fifth element marks a page of the site (1) or an unknown path (0, capped per day in storage).
+    buffer.enqueue(
+        {
+            "ctx": ctx,
+            "ev": [[e.type, e.occurred_at_ms, e.path, e.props, int(e.known_path)] for e in batch.events],
+        }
+    )
     accepted = len(batch.events)
     if batch.rejected:
         detail = f"Stored {accepted} events; refused {batch.rejected} (see errors)."

@@ -25,7 +25,7 @@ from django.db import OperationalError, connection, transaction
 from ..dashboard import rollups as dashboard_rollups
 from ..models import Event, EventRollup, EventType, Session, SessionRollup, TrackedDevice, VisitorLink
 from ..monitoring.services import vitals as vital_histograms
-from . import partitions
+from . import caps, partitions
 
 CONVERSIONS = frozenset({EventType.BOOKING_COMPLETED, EventType.QUOTE_APPROVED, EventType.PAYMENT_SUCCEEDED})
 ENGAGED_MS = 10_000  # a visit with one page is a bounce unless engaged this long (or converting)
@@ -190,6 +190,7 @@ def store_batches(batches: list[dict[str, Any]]) -> StoreResult:
 
 
 def _store(batches: list[dict[str, Any]]) -> StoreResult:
+    caps.cap_dimensions(batches)  # unknown paths and UTM values past the day's caps become "(other)"
     timeout_ms = settings.ANALYTICS_SESSION_TIMEOUT_MINUTES * 60_000
     max_ms = settings.ANALYTICS_SESSION_MAX_HOURS * 3_600_000
     max_pages = settings.ANALYTICS_JOURNEY_MAX_PAGES

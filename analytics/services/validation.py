@@ -44,6 +44,19 @@ class Invalid(Exception):
     """One field's problem."""
 
 
+#: What no database column takes: PostgreSQL refuses NUL in text and jsonb, and a lone UTF-16
+#: surrogate (JSON's "\ud800") cannot be encoded as UTF-8 at all. One such event used to stop
+#: every later flush, so it is refused here, per event.
+UNSTORABLE = re.compile(r"[\x00\ud800-\udfff]")
+UNSTORABLE_MESSAGE = "Contains characters that cannot be stored (NUL bytes or lone surrogates)."
+
+
+def storable(value: str) -> str:
+    if UNSTORABLE.search(value):
+        raise Invalid(UNSTORABLE_MESSAGE)
+    return value
+
+
 # --- field checkers: each returns the cleaned value or raises Invalid ----------------------------------
 
 
@@ -51,7 +64,7 @@ def text(max_length: int, *, allow_empty: bool = False) -> Callable[[Any], str]:
     def check(value: Any) -> str:
         if not isinstance(value, str):
             raise Invalid("Must be a string.")
-        value = value.strip()
+        value = storable(value).strip()
         if not value and not allow_empty:
             raise Invalid("Must not be empty.")
         if len(value) > max_length:
@@ -110,7 +123,9 @@ def utm(value: Any) -> dict[str, str]:
         raise Invalid(
             f"Unknown parameters: {', '.join(sorted(unknown))}; only utm_* parameters are accepted."
         )
-    return {key: text(100)(item) for key, item in value.items() if key in UTM_KEYS}
+    # Cut, not refused: a long campaign name still counts the visit (the column holds 100).
+    limit = max(1, min(settings.ANALYTICS_UTM_MAX_LENGTH, 100))
+    return {key: text(1000)(item)[:limit] for key, item in value.items() if key in UTM_KEYS}
 
 
 def custom_props(value: Any) -> dict[str, Any]:
@@ -127,6 +142,8 @@ def custom_props(value: Any) -> dict[str, Any]:
         )
         if not scalar and not (isinstance(item, str) and len(item) <= 100):
             raise Invalid(f"Property {key!r} must be a string (at most 100 characters), number or boolean.")
+        if isinstance(item, str) and UNSTORABLE.search(item):
+            raise Invalid(f"Property {key!r}: {UNSTORABLE_MESSAGE[0].lower()}{UNSTORABLE_MESSAGE[1:]}")
         cleaned[key] = item
     return cleaned
 
@@ -199,25 +216,31 @@ def vital_rating(name: str, value: float) -> str:
 _ROUTE_PARAM = re.compile(r"<(?:[^>:]+:)?([^>]+)>")
 
 
-@lru_cache(maxsize=8192)
 def normalise_path(path: str) -> str:
     """The page as the site's route (``/track/{token}/``), so secrets and ids in URLs (tracking
     tokens) are never stored and pages aggregate; unknown paths are kept as sent (truncated)."""
+    return route_of(path)[0]
+
+
+@lru_cache(maxsize=8192)
+def route_of(path: str) -> tuple[str, bool]:
+    """:func:`normalise_path` and whether the path is a page of the site (it resolves to one of its
+    URL patterns). Unknown paths are stored as sent only up to a daily cap (see storage)."""
     path = path.split("?", 1)[0].split("#", 1)[0] or "/"
     try:
         match = resolve(path)
     except Resolver404:
-        return path[:200]
+        return path[:200], False
     if not match.args and not match.kwargs:
-        return path[:200]
+        return path[:200], True
     if match.route and not match.route.startswith("^"):
-        return ("/" + _ROUTE_PARAM.sub(r"{\1}", match.route))[:200]
+        return ("/" + _ROUTE_PARAM.sub(r"{\1}", match.route))[:200], True
     normalised = path
     for name, value in match.kwargs.items():
         normalised = normalised.replace(str(value), "{" + name + "}", 1)
     for value in match.args:
         normalised = normalised.replace(str(value), "{}", 1)
-    return normalised[:200]
+    return normalised[:200], True
 
 
 @dataclass
@@ -226,6 +249,8 @@ class ValidEvent:
     occurred_at_ms: int
     path: str
     props: dict[str, Any]
+    #: The path is a page of the site (else it counts against the daily cap of unknown paths).
+    known_path: bool = True
 
 
 def _timestamp(value: Any, now_ms: int, skew_ms: int) -> int:
@@ -258,11 +283,13 @@ def validate_event(raw: Any, now_ms: int, skew_ms: int) -> tuple[ValidEvent | No
         errors["t"] = [str(exc) if "t" in raw else "This field is required."]
         occurred = 0
     path_value = raw.get("path")
-    path = ""
+    path, known_path = "", True
     if not isinstance(path_value, str) or not path_value.startswith("/") or len(path_value) > MAX_PATH:
         errors["path"] = [f"Must be the page's path, starting with '/' (at most {MAX_PATH} characters)."]
+    elif UNSTORABLE.search(path_value):
+        errors["path"] = [UNSTORABLE_MESSAGE]
     else:
-        path = normalise_path(path_value)
+        path, known_path = route_of(path_value)
     unknown = set(raw) - COMMON_KEYS - set(spec.required) - set(spec.optional)
     for key in sorted(unknown, key=str):
         errors[str(key)[:40]] = [f"Unknown field for a {type_name} event."]
@@ -289,7 +316,7 @@ def validate_event(raw: Any, now_ms: int, skew_ms: int) -> tuple[ValidEvent | No
         props["rating"] = vital_rating(props["name"], props["value"])
     if event_type == EventType.PAGEVIEW and not props.get("ref"):
         props.pop("ref", None)
-    return ValidEvent(event_type, occurred, path, props), {}
+    return ValidEvent(event_type, occurred, path, props, known_path), {}
 
 
 def device_signals(value: Any) -> dict[str, Any]:

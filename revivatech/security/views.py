@@ -16,9 +16,11 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 from rest_framework.authtoken.models import Token
 from rest_framework.authtoken.views import ObtainAuthToken
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from .. import jsonsafe
 from .ratelimit import WriteIPThrottle
 
 logger = logging.getLogger("revivatech.security.csp")
@@ -38,7 +40,7 @@ REPORT_FIELDS = (
 def _reports(body: bytes) -> list[dict[str, Any]]:
     """Both formats: ``application/csp-report`` (``{"csp-report": {...}}``) and the Reporting API's
     ``application/reports+json`` (a list of ``{"type": "csp-violation", "body": {...}}``)."""
-    data = json.loads(body)
+    data = jsonsafe.loads(body)
     if isinstance(data, dict) and isinstance(data.get("csp-report"), dict):
         return [data["csp-report"]]
     if isinstance(data, list):
@@ -114,6 +116,8 @@ class AxesObtainAuthToken(ObtainAuthToken):
     # DRF's ObtainAuthToken turns throttling off; the per-IP write limit also slows credential
     # stuffing (many usernames from one address), which a per-username lockout does not see.
     throttle_classes = [WriteIPThrottle]
+    # DRF's view lists its own parsers (stock JSONParser): deeply nested JSON must be a 400 here too.
+    parser_classes = [FormParser, MultiPartParser, jsonsafe.JSONBodyParser]
 
     def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         serializer = self.get_serializer(data=request.data)

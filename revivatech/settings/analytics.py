@@ -33,6 +33,14 @@ ANALYTICS_MAX_EVENT_AGE_HOURS = env_int("ANALYTICS_MAX_EVENT_AGE_HOURS", 24)
 ANALYTICS_RATE_LIMIT_IP_PER_MINUTE = env_int("ANALYTICS_RATE_LIMIT_IP_PER_MINUTE", 300)
 ANALYTICS_RATE_LIMIT_VISITOR_PER_MINUTE = env_int("ANALYTICS_RATE_LIMIT_VISITOR_PER_MINUTE", 120)
 
+#: Rows stay bounded whatever strangers send: per UTC day, at most this many distinct paths that are
+#: not pages of the site (the first ones seen), and this many distinct values of each of utm_source,
+#: utm_medium and utm_campaign; later ones are stored and counted as "(other)".
+ANALYTICS_MAX_UNKNOWN_PATHS_PER_DAY = env_int("ANALYTICS_MAX_UNKNOWN_PATHS_PER_DAY", 500)
+ANALYTICS_MAX_UTM_VALUES_PER_DAY = env_int("ANALYTICS_MAX_UTM_VALUES_PER_DAY", 200)
+#: Longer UTM values are cut to this length (at most 100, the column size).
+ANALYTICS_UTM_MAX_LENGTH = env_int("ANALYTICS_UTM_MAX_LENGTH", 100)
+
 # --- Client IP and country -------------------------------------------------------------------------
 #: Proxies (IP addresses or CIDR networks) whose X-Forwarded-For is believed. Empty: REMOTE_ADDR only.
 ANALYTICS_TRUSTED_PROXIES = env_list("ANALYTICS_TRUSTED_PROXIES", [])

@@ -85,6 +85,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Pages of a signed-in session are never stored (HTTP cache, service worker): private, no-store.
+    "revivatech.security.private_pages.PrivatePagesMiddleware",
     # The visitor behind this request, so a booking or login can link it to the customer.
     "analytics.middleware.AnalyticsRequestMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -241,6 +243,12 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # JSON bodies through the depth-checked decoder (deeply nested JSON is a 400, not a 500).
+    "DEFAULT_PARSER_CLASSES": [
+        "revivatech.jsonsafe.JSONBodyParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": env_int("API_PAGE_SIZE", 20),
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",

@@ -22,11 +22,14 @@ self.addEventListener("activate", (event) => {
   );
 });
 
+// Pages and photos of a signed-in session come with "Cache-Control: no-store": never kept.
+const keepable = (response) => response.ok && !/no-store/i.test(response.headers.get("Cache-Control") || "");
+
 async function networkFirst(request, cacheName) {
   const cache = await caches.open(cacheName);
   try {
     const response = await fetch(request);
-    if (response.ok) cache.put(request, response.clone());
+    if (keepable(response)) cache.put(request, response.clone());
     return response;
   } catch (error) {
     const cached = await cache.match(request);
@@ -39,7 +42,7 @@ async function cacheFirst(request, cacheName) {
   const cached = await caches.match(request);
   if (cached) return cached;
   const response = await fetch(request);
-  if (response.ok) (await caches.open(cacheName)).put(request, response.clone());
+  if (keepable(response)) (await caches.open(cacheName)).put(request, response.clone());
   return response;
 }
 

@@ -631,6 +631,7 @@ STAFF_WRITES: dict[str, set[str]] = {
     "notifications.automationrule": {"add", "delete"},
     "payments.invoice": {"add"},
     "waffle.flag": {"add", "delete"},
+    "analytics.deadletterbatch": {"delete"},  # staff discard a dead-lettered batch (or replay it)
 }
 #: Every registered ModelAdmin whose rights were reviewed for this table (a new one fails the meta-test).
 ADMIN_REVIEWED = {
@@ -662,6 +663,7 @@ ADMIN_REVIEWED = {
     "analytics.alertsubscription",
     "analytics.customerscore",
     "analytics.scoringmodel",
+    "analytics.deadletterbatch",
     "axes.accessattempt",
     "axes.accesslog",
     "axes.accessfailurelog",

@@ -23,6 +23,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, resolve
 
 from notifications.models import PushDevice
 from repairs.models import RepairTicket
+from repairs.presenters import CUSTOMER_PAYLOAD_KEYS
 from revivatech.routing import websocket_urlpatterns
 from tests.security.acl_fixtures import (
     ANONYMOUS,
@@ -245,10 +246,9 @@ def test_list_endpoints_return_only_own_objects(acl_world):
     notes = {n["id"] for n in _api_json(world, CUSTOMER_A, f"/api/v1/repairs/{a_ref}/notes/")}
     assert world.a.internal_note_id not in notes and world.a.visible_note_id in notes
     events = _api_json(world, CUSTOMER_A, f"/api/v1/repairs/{a_ref}/events/")["events"]
-    assert all(
-        event["kind"] != "ticket.note_added" or event["payload"].get("visible_to_customer")
-        for event in events
-    )
+    # Only the notes meant for the customer, presented through the sockets' allow-list.
+    assert {e["payload"]["note_id"] for e in events if e["kind"] == "ticket.note_added"} <= notes
+    assert all(set(e["payload"]) <= {*CUSTOMER_PAYLOAD_KEYS[e["kind"]], "ticket"} for e in events)
 
 
 @pytest.mark.django_db
