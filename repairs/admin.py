@@ -491,7 +491,7 @@ class RepairTicketAdmin(admin.ModelAdmin):
     inlines = (MilestoneInline, PhotoInline, QualityCheckInline, NoteInline)
     list_per_page = 50
     save_as = False
-    actions = ("assign_to_technician",)
+    actions = ("assign_to_technician", "reopen_declined_quotes")
 
     add_fieldsets = (
         (None, {"fields": ("customer", "device", "problem_description")}),
@@ -694,6 +694,35 @@ class RepairTicketAdmin(admin.ModelAdmin):
             "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
         }
         return TemplateResponse(request, "admin/repairs/repairticket/assign_technician.html", context)
+
+    @admin.action(description="Reopen declined quotes (the customer decides again)", permissions=["reopen"])
+    def reopen_declined_quotes(self, request: HttpRequest, queryset: QuerySet[RepairTicket]) -> None:
+        """Undo customers' declines: each selected repair cancelled by a declined quote goes back to
+        awaiting approval, logged in its history; the others are left as they are and named."""
+        reopened, skipped = [], []
+        for ticket in queryset:
+            try:
+                services.reopen_declined_quote(ticket, by=request.user)
+            except ValidationError:
+                skipped.append(ticket.reference)
+            else:
+                reopened.append(ticket.reference)
+        if reopened:
+            self.message_user(
+                request,
+                f"Reopened the quote of {', '.join(reopened)}: awaiting approval again.",
+                messages.SUCCESS,
+            )
+        if skipped:
+            self.message_user(
+                request,
+                f"Not reopened (not cancelled by a declined quote): {', '.join(skipped)}.",
+                messages.WARNING,
+            )
+
+    def has_reopen_permission(self, request: HttpRequest) -> bool:
+        # Shop staff only: technicians work on repairs, the shop decides on undoing a decline.
+        return is_shop_staff(request.user)
 
     # --- read-only displays
 
