@@ -53,7 +53,9 @@ format: install-dev
 ## check-deploy: Django's deployment checklist with production settings
 check-deploy: install
 	DJANGO_PRODUCTION=1 DJANGO_DEBUG=0 DJANGO_SECRET_KEY=$${DJANGO_SECRET_KEY:-$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(50))')} \
-		DJANGO_ALLOWED_HOSTS=$${DJANGO_ALLOWED_HOSTS:-shop.example.com} $(PY) manage.py check --deploy --fail-level WARNING
+		DJANGO_ALLOWED_HOSTS=$${DJANGO_ALLOWED_HOSTS:-shop.example.com} \
+		DEFAULT_FROM_EMAIL="$${DEFAULT_FROM_EMAIL:-RevivaTech <repairs@shop.example.com>}" \
+		$(PY) manage.py check --deploy --fail-level WARNING
 
 worker: install
 	$(VENV)/bin/celery -A revivatech worker -l info
