@@ -211,6 +211,8 @@ const KIND_HANDLERS = {
   "ticket.note_added"(payload) {
     const item = element("li", `note note--${payload.priority}`);
     item.dataset.priority = payload.priority;
+    // Only what matters to the customer: no "Normal priority" labels, "Important" for the rest.
+    if (["high", "urgent"].includes(payload.priority)) item.append(element("span", `badge badge--${payload.priority}`, "Important"));
     item.append(element("p", "note__text", payload.text));
     showList("notes").append(item);
   },
