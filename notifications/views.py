@@ -83,7 +83,9 @@ def _preferences_form(request: HttpRequest, customer, *, action: str, signed: bo
         status=400 if request.method == "POST" else 200,
     )
     if signed:
-        response["Referrer-Policy"] = "no-referrer"  # the link is the credential: never leak it
+        # The link is the credential: never sent to other sites (and "no-referrer" would make the
+        # browser post Origin: null, which CSRF protection refuses).
+        response["Referrer-Policy"] = "same-origin"
     return response
 
 

@@ -107,10 +107,13 @@ def details_of(profile, closures, today: date) -> ShopDetails:
         phone=profile.phone,
         email=profile.email,
         vat_number=profile.vat_number,
+        # No hours filled in at all means "not told yet", not "closed every day".
         hours=[
             DayHours(day, _day_text(getattr(profile, name)), is_today=index == today.weekday())
             for index, (name, day) in enumerate(zip(WEEKDAY_FIELDS, WEEKDAY_NAMES, strict=True))
-        ],
+        ]
+        if any(getattr(profile, name).strip() for name in WEEKDAY_FIELDS)
+        else [],
         closures=[Closure(_closure_text(c.first_day, c.last_day, c.reason)) for c in closures],
     )
 

@@ -119,8 +119,12 @@ def render_email(
     if preferences_url:
         footer.append(f"Choose which messages you get (no login needed): {preferences_url}")
     if unsubscribe_url:
-        what = "offers and news" if kind == MessageKind.MARKETING else MessageKind(kind).label.lower()
-        footer.append(f"Unsubscribe from {what} by email: {unsubscribe_url}")
+        what = (
+            "offers and news"
+            if kind == MessageKind.MARKETING
+            else f"{MessageKind(kind).label.lower()} by email"
+        )
+        footer.append(f"Unsubscribe from {what}: {unsubscribe_url}")
     return Rendered(subject, f"{text}\n\n" + "\n".join(footer) + "\n", body_html)
 
 

@@ -12,11 +12,12 @@
   const nav = navigator;
   const optedOut = nav.globalPrivacyControl || nav.doNotTrack === "1" || window.doNotTrack === "1";
   // The banner sits in the page's flow, never over it: on a phone a floating banner covered
-  // "Book my repair". Asked on arrival it opens at the top of the content; reopened from
-  // "Privacy choices" it opens right there, above that link.
+  // "Book my repair". Asked on arrival it closes the page's content (the first view stays the
+  // page's own, and answering is never needed to book); reopened from "Privacy choices" it
+  // opens right there, above that link.
   const main = document.getElementById("main");
   if (box.dataset.ask === "1" && !optedOut) {
-    if (main) main.prepend(box);
+    if (main) main.append(box);
     box.hidden = false;
   }
 
