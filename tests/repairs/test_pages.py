@@ -491,3 +491,10 @@ def test_account_repairs_for_staff_lists_every_ticket(client, staff_user, ticket
     login(client, staff_user)
     html = client.get(reverse("account-repairs")).content.decode()
     assert ticket.reference in html and other_ticket.reference in html
+
+
+def test_a_failed_booking_puts_focus_on_the_error_summary(client):
+    html = client.post(reverse("book"), {"name": ""}).content.decode()
+    summary = re.search(r'<div class="error-summary"[^>]*>', html).group(0)
+    # Focused on load (no script needed), announced as an alert.
+    assert 'role="alert"' in summary and 'tabindex="-1"' in summary and "autofocus" in summary
