@@ -117,6 +117,12 @@ def browser(monkeypatch):
             executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS, headless=True
         )
         yield chromium
+        # ORM calls made while Playwright's loop runs use a connection of that context; close it
+        # here (same context), or the live server's teardown kills it and the next browser test
+        # finds it dead ("terminating connection due to administrator command" on PostgreSQL).
+        from django.db import connections
+
+        connections.close_all()
         chromium.close()
 
 

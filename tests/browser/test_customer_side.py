@@ -71,7 +71,7 @@ def _tap(page, selector: str, touch: bool) -> None:
 
 @pytest.mark.parametrize(("size", "decision"), [("phone", "decline"), ("desktop", "approve")])
 def test_a_customer_books_finds_the_shop_decides_a_quote_and_manages_messages(
-    live_asgi_url, browser, shop_profile, default_messages, mailbox, size, decision
+    shop_profile, default_messages, live_asgi_url, mailbox, browser, size, decision
 ):
     touch = size == "phone"
     context = browser.new_context(**(PHONE if touch else DESKTOP))
