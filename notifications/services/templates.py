@@ -87,6 +87,7 @@ def render_email(
     kind: str,
     message_token: str,
     unsubscribe_url: str = "",
+    track: bool = True,
 ) -> Rendered:
     """Subject, plain text and HTML of one email; marketing carries a one-click unsubscribe."""
     subject = one_line(render_text(template.subject, context), MAX_SUBJECT_LENGTH)
@@ -97,7 +98,10 @@ def render_email(
         else linebreaks(text, autoescape=True)
     )
     preferences_url = context.get("preferences_url", "")
-    open_pixel = tracking.open_pixel_url(message_token) if settings.NOTIFICATIONS_TRACK_OPENS else ""
+    # Previews (track=False) carry no open pixel and no click redirects: staff opening one is not a read.
+    open_pixel = (
+        tracking.open_pixel_url(message_token) if track and settings.NOTIFICATIONS_TRACK_OPENS else ""
+    )
     body_html = render_to_string(
         "notifications/email/layout.html",
         {
@@ -113,7 +117,7 @@ def render_email(
             "is_marketing": kind == MessageKind.MARKETING,
         },
     )
-    if settings.NOTIFICATIONS_TRACK_CLICKS:
+    if track and settings.NOTIFICATIONS_TRACK_CLICKS:
         body_html = _track_links(body_html, message_token, skip={preferences_url, unsubscribe_url})
     footer = [f"-- \n{context.get('shop_name', settings.SHOP_NAME)}", *_shop_lines(context.get("shop") or {})]
     if preferences_url:
@@ -229,6 +233,7 @@ def preview(template: MessageTemplate, context: dict[str, Any]) -> dict[str, Ren
             context,
             kind=template.kind,
             message_token="00000000-0000-0000-0000-000000000000",
+            track=False,
             unsubscribe_url="" if preferences_required(template.kind) else context.get("unsubscribe_url", ""),
         ),
         Channel.SMS: lambda: render_sms(template, context),

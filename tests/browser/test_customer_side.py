@@ -176,3 +176,32 @@ def test_a_customer_books_finds_the_shop_decides_a_quote_and_manages_messages(
     assert preference_matrix(ticket.customer)["marketing"]["email"].enabled is True
     assert not errors, errors
     context.close()
+
+
+def test_staff_preview_an_email_styled_as_the_customer_sees_it(
+    shop_profile, default_messages, live_asgi_url, browser
+):
+    from notifications.models import MessageTemplate
+    from tests.factories import DEFAULT_PASSWORD, StaffFactory
+
+    staff = StaffFactory()
+    template = MessageTemplate.objects.get(key="booking_confirmed")
+    page = browser.new_context(**DESKTOP).new_page()
+    violations: list[str] = []
+    page.on(
+        "console",
+        lambda message: "Content Security Policy" in message.text and violations.append(message.text),
+    )
+    page.goto(f"{live_asgi_url}/admin/login/")
+    page.fill("#id_username", staff.username)
+    page.fill("#id_password", DEFAULT_PASSWORD)
+    page.click("input[type=submit]")
+    page.wait_for_url(f"{live_asgi_url}/admin/")
+    page.goto(f"{live_asgi_url}/admin/notifications/messagetemplate/{template.pk}/preview/")
+    frame = page.frame_locator("iframe.notif-preview-frame")
+    brand = frame.locator(".brand")
+    brand.wait_for()
+    # The email's own <style> applies: the brand bar is the shop's green, as in a mail client.
+    assert brand.evaluate("el => getComputedStyle(el).backgroundColor") == "rgb(15, 94, 90)"
+    assert "12 Market Street" in frame.locator(".footer").text_content()
+    assert not violations, violations
