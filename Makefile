@@ -75,6 +75,7 @@ format: install-dev
 check-deploy: install
 	DJANGO_PRODUCTION=1 DJANGO_DEBUG=0 DJANGO_SECRET_KEY=$${DJANGO_SECRET_KEY:-$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(50))')} \
 		DJANGO_ALLOWED_HOSTS=$${DJANGO_ALLOWED_HOSTS:-shop.example.com} SITE_URL=$${SITE_URL:-https://shop.example.com} \
+		DEFAULT_FROM_EMAIL="$${DEFAULT_FROM_EMAIL:-RevivaTech <repairs@shop.example.com>}" \
 		$(PY) manage.py check --deploy --fail-level WARNING
 
 ## settings-reference: regenerate docs/settings-reference.md from revivatech/settings/ (a test checks it)

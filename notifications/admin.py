@@ -6,6 +6,7 @@ and push devices. Writes go through the services; outbox rows are never added or
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import admin, messages
@@ -14,7 +15,9 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.decorators import method_decorator
 from django.utils.html import format_html
+from django.views.decorators.clickjacking import xframe_options_sameorigin
 
 from repairs.models import RepairTicket
 
@@ -37,6 +40,19 @@ from .models import (
 from .services import delivery, push_devices
 from .services import templates as template_service
 from .services.context import message_context, sample_context
+
+#: The email preview frame's own policy (replacing the site's for that one response): the email's
+#: inline <style> applies, no script runs, images only from here or inline, framed by this site only.
+EMAIL_PREVIEW_CSP = {
+    "default-src": ["'none'"],
+    "style-src": ["'unsafe-inline'"],
+    "img-src": ["'self'", "data:"],
+    "script-src": ["'none'"],
+    "connect-src": ["'none'"],
+    "form-action": ["'none'"],
+    "frame-ancestors": ["'self'"],
+    "sandbox": True,  # a unique origin even if opened outside the frame
+}
 
 ADMIN_CSS = {"all": ["notifications/admin.css"]}
 
@@ -327,13 +343,16 @@ class MessageTemplateAdmin(admin.ModelAdmin):
                 self.admin_site.admin_view(self.preview_view),
                 name="notifications_messagetemplate_preview",
             ),
+            path(
+                "<int:template_id>/preview/email.html",
+                self.admin_site.admin_view(self.preview_email_view),
+                name="notifications_messagetemplate_preview_email",
+            ),
             *super().get_urls(),
         ]
 
-    def preview_view(self, request: HttpRequest, template_id: int) -> HttpResponse:
-        template = MessageTemplate.objects.filter(pk=template_id).first()
-        if template is None or not self.has_view_permission(request, template):
-            raise PermissionDenied
+    def _preview_context(self, request: HttpRequest) -> tuple[dict, str, str]:
+        """The data a preview renders with: a real repair's (?ticket=RT-…) or sample data."""
         reference = request.GET.get("ticket", "").strip().upper()[:12]
         ticket = None
         error = ""
@@ -353,7 +372,36 @@ class MessageTemplateAdmin(admin.ModelAdmin):
             if ticket
             else sample_context()
         )
+        return context, reference, error
+
+    @method_decorator(xframe_options_sameorigin)
+    def preview_email_view(self, request: HttpRequest, template_id: int) -> HttpResponse:
+        """The email's HTML alone, for the preview page's sandboxed frame, with its own policy:
+        the email's inline styles apply (as in the customer's mail client), nothing runs, and only
+        this site's admin may frame it. (A srcdoc frame would inherit the admin page's CSP, which
+        blocks inline styles, so staff saw the email unstyled.)"""
+        template = MessageTemplate.objects.filter(pk=template_id).first()
+        if template is None or not self.has_view_permission(request, template):
+            raise PermissionDenied
+        context, _, _ = self._preview_context(request)
+        result = template_service.preview(template, context).get(Channel.EMAIL)
+        body = result.body_html if isinstance(result, template_service.Rendered) else ""
+        response = HttpResponse(
+            body or "<p>No HTML for this email.</p>", content_type="text/html; charset=utf-8"
+        )
+        response._csp_replace = EMAIL_PREVIEW_CSP
+        response["Cache-Control"] = "private, no-store"
+        return response
+
+    def preview_view(self, request: HttpRequest, template_id: int) -> HttpResponse:
+        template = MessageTemplate.objects.filter(pk=template_id).first()
+        if template is None or not self.has_view_permission(request, template):
+            raise PermissionDenied
+        context, reference, error = self._preview_context(request)
         rendered = template_service.preview(template, context)
+        email_frame_url = reverse("admin:notifications_messagetemplate_preview_email", args=[template.pk])
+        if reference:
+            email_frame_url += "?" + urlencode({"ticket": reference})
         return TemplateResponse(
             request,
             "notifications/admin/template_preview.html",
@@ -363,6 +411,7 @@ class MessageTemplateAdmin(admin.ModelAdmin):
                 "template_obj": template,
                 "reference": reference,
                 "error": error,
+                "email_frame_url": email_frame_url,
                 "rendered": [(Channel(channel).label, result) for channel, result in rendered.items()],
                 "opts": self.model._meta,
                 "media": self.media,

@@ -33,6 +33,29 @@ def check_notification_settings(app_configs, **kwargs):
     return problems
 
 
+def _placeholder_sender(address: str) -> bool:
+    from email.utils import parseaddr
+
+    _, email = parseaddr(address or "")
+    domain = email.rpartition("@")[2].lower()
+    return "@" not in email or domain in {"localhost", "localhost.localdomain"} or "." not in domain
+
+
+@register()
+def check_sender_address(app_configs, **kwargs):
+    """Production mail must come from the shop's real address, not no-reply@localhost."""
+    if not getattr(settings, "PRODUCTION", False) or not _placeholder_sender(settings.DEFAULT_FROM_EMAIL):
+        return []
+    return [
+        Error(
+            f"DEFAULT_FROM_EMAIL is {settings.DEFAULT_FROM_EMAIL!r}: customers' mail would come from "
+            "an address nobody can answer and that spam filters reject.",
+            hint='Set DEFAULT_FROM_EMAIL, e.g. "RevivaTech <repairs@your-shop.example>".',
+            id="notifications.E004",
+        )
+    ]
+
+
 @register(Tags.security, deploy=True)
 def check_production_providers(app_configs, **kwargs):
     notes = []

@@ -11,6 +11,11 @@ urlpatterns = [
         views.remove_device,
         name="notifications-remove-device",
     ),
+    path(
+        "notifications/preferences/<str:token>/",
+        views.preferences_link,
+        name="notifications-preferences-link",
+    ),
     path("notifications/unsubscribe/<str:token>/", views.unsubscribe, name="notifications-unsubscribe"),
     path("notifications/o/<str:signed>.gif", views.open_pixel, name="notifications-open"),
     path("notifications/c/<str:signed>/", views.click, name="notifications-click"),

@@ -19,14 +19,15 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from . import selectors
 from .forms import PreferencesForm
-from .models import Channel
-from .services import preferences, push_devices, tracking
+from .models import Channel, MessageKind
+from .services import context, preferences, push_devices, tracking
 
 logger = logging.getLogger(__name__)
 
@@ -47,12 +48,8 @@ def _not_found(request: HttpRequest) -> HttpResponse:
 # --- the customer's preferences ------------------------------------------------------------------
 
 
-@login_required
-@require_http_methods(["GET", "HEAD", "POST"])
-def preferences_page(request: HttpRequest) -> HttpResponse:
-    customer = selectors.customer_of_user(request.user)
-    if customer is None:
-        return render(request, "notifications/no_preferences.html", status=200)
+def _preferences_form(request: HttpRequest, customer, *, action: str, signed: bool) -> HttpResponse:
+    """The choices grid and quiet hours of ``customer``, saved on POST (then back to ``action``)."""
     matrix = preferences.preference_matrix(customer)
     quiet = preferences.quiet_window(customer)
     form = PreferencesForm(request.POST or None, matrix=matrix, quiet=quiet)
@@ -70,8 +67,8 @@ def preferences_page(request: HttpRequest) -> HttpResponse:
             form.add_error(None, exc.messages)
         else:
             messages.success(request, "Your notification choices are saved.")
-            return redirect("notifications-preferences")
-    return render(
+            return redirect(action)
+    response = render(
         request,
         "notifications/preferences.html",
         {
@@ -80,8 +77,38 @@ def preferences_page(request: HttpRequest) -> HttpResponse:
             "channels": [SHORT_CHANNEL_NAMES[channel] for channel in Channel.values],
             "time_zone": quiet.time_zone,
             "devices": selectors.active_push_devices(customer),
+            "action": action,
+            "signed": signed,
         },
         status=400 if request.method == "POST" else 200,
+    )
+    if signed:
+        # The link is the credential: never sent to other sites (and "no-referrer" would make the
+        # browser post Origin: null, which CSRF protection refuses).
+        response["Referrer-Policy"] = "same-origin"
+    return response
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def preferences_page(request: HttpRequest) -> HttpResponse:
+    customer = selectors.customer_of_user(request.user)
+    if customer is None:
+        return render(request, "notifications/no_preferences.html", status=200)
+    return _preferences_form(request, customer, action=reverse("notifications-preferences"), signed=False)
+
+
+@never_cache
+@require_http_methods(["GET", "HEAD", "POST"])
+def preferences_link(request: HttpRequest, token: str) -> HttpResponse:
+    """The same choices from the signed link in every email: guests book without an account."""
+    customer = preferences.read_preferences_token(token)
+    if customer is None:
+        return render(
+            request, "notifications/unsubscribe.html", {"invalid": True, "preferences": True}, status=404
+        )
+    return _preferences_form(
+        request, customer, action=reverse("notifications-preferences-link", args=[token]), signed=True
     )
 
 
@@ -110,10 +137,20 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
         preferences.unsubscribe(unsubscribe_request)
         if request.POST.get("List-Unsubscribe") == "One-Click":
             return _plain("Unsubscribed.", 200)
+    kind = unsubscribe_request.kind
     return render(
         request,
         "notifications/unsubscribe.html",
-        {"token": token, "done": done, "kind_label": "offers and news", "request_obj": unsubscribe_request},
+        {
+            "token": token,
+            "done": done,
+            "marketing": kind == MessageKind.MARKETING,
+            "kind_label": "offers and news"
+            if kind == MessageKind.MARKETING
+            else MessageKind(kind).label.lower(),
+            "request_obj": unsubscribe_request,
+            "preferences_url": context.preferences_url(unsubscribe_request.customer),
+        },
     )
 
 

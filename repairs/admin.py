@@ -27,7 +27,7 @@ from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import models, transaction
 from django.db.models import QuerySet
 from django.forms.models import BaseInlineFormSet
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
@@ -43,6 +43,8 @@ from .models import (
     Photo,
     QualityCheck,
     RepairTicket,
+    ShopClosure,
+    ShopProfile,
     StatusChange,
     TicketEvent,
 )
@@ -489,7 +491,7 @@ class RepairTicketAdmin(admin.ModelAdmin):
     inlines = (MilestoneInline, PhotoInline, QualityCheckInline, NoteInline)
     list_per_page = 50
     save_as = False
-    actions = ("assign_to_technician",)
+    actions = ("assign_to_technician", "reopen_declined_quotes")
 
     add_fieldsets = (
         (None, {"fields": ("customer", "device", "problem_description")}),
@@ -692,6 +694,35 @@ class RepairTicketAdmin(admin.ModelAdmin):
             "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
         }
         return TemplateResponse(request, "admin/repairs/repairticket/assign_technician.html", context)
+
+    @admin.action(description="Reopen declined quotes (the customer decides again)", permissions=["reopen"])
+    def reopen_declined_quotes(self, request: HttpRequest, queryset: QuerySet[RepairTicket]) -> None:
+        """Undo customers' declines: each selected repair cancelled by a declined quote goes back to
+        awaiting approval, logged in its history; the others are left as they are and named."""
+        reopened, skipped = [], []
+        for ticket in queryset:
+            try:
+                services.reopen_declined_quote(ticket, by=request.user)
+            except ValidationError:
+                skipped.append(ticket.reference)
+            else:
+                reopened.append(ticket.reference)
+        if reopened:
+            self.message_user(
+                request,
+                f"Reopened the quote of {', '.join(reopened)}: awaiting approval again.",
+                messages.SUCCESS,
+            )
+        if skipped:
+            self.message_user(
+                request,
+                f"Not reopened (not cancelled by a declined quote): {', '.join(skipped)}.",
+                messages.WARNING,
+            )
+
+    def has_reopen_permission(self, request: HttpRequest) -> bool:
+        # Shop staff only: technicians work on repairs, the shop decides on undoing a decline.
+        return is_shop_staff(request.user)
 
     # --- read-only displays
 
@@ -899,3 +930,50 @@ class TicketEventAdmin(ReadOnlyHistoryAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[TicketEvent]:
         return TicketEvent.objects.filter(ticket__in=tickets_visible_to(request.user).values("pk"))
+
+
+# --- the shop's profile (one row) ------------------------------------------------------------------
+
+
+class ShopClosureInline(admin.TabularInline):
+    model = ShopClosure
+    extra = 1
+    fields = ("first_day", "last_day", "reason")
+
+
+@admin.register(ShopProfile)
+class ShopProfileAdmin(admin.ModelAdmin):
+    """Staff edit the one profile; the list page goes straight to it, and it is never added or
+    deleted by hand (the migration creates it)."""
+
+    inlines = [ShopClosureInline]
+    fieldsets = (
+        (None, {"fields": ("name", "address", "phone", "email", "vat_number")}),
+        (
+            "Opening hours",
+            {
+                "fields": (
+                    "hours_mon",
+                    "hours_tue",
+                    "hours_wed",
+                    "hours_thu",
+                    "hours_fri",
+                    "hours_sat",
+                    "hours_sun",
+                ),
+                "description": "Shown in the site footer, on receipts, on tracking pages and in every email.",
+            },
+        ),
+    )
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
+        if not self.has_view_or_change_permission(request):
+            return super().changelist_view(request, extra_context)  # Django's 403
+        profile = ShopProfile.load()
+        return HttpResponseRedirect(reverse("admin:repairs_shopprofile_change", args=[profile.pk]))

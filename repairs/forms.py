@@ -141,6 +141,8 @@ class BookingForm(forms.Form):
 
 class QuoteDecisionForm(forms.Form):
     decision = forms.ChoiceField(choices=[("approve", "Approve"), ("decline", "Decline")])
+    #: Set by the confirmation page's button: without it nothing is decided (step one of two).
+    confirmed = forms.BooleanField(required=False)
 
     @property
     def approved(self) -> bool:

@@ -10,6 +10,7 @@ from django.db import models
 from django.urls import reverse
 
 from .lifecycle import STATUS_PROGRESS, Status, allowed_transitions, is_open
+from .shop import validate_hours
 
 REFERENCE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I: easy to read aloud
 
@@ -300,3 +301,80 @@ class TicketEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.ticket_id}#{self.seq} {self.kind}"
+
+
+# --- the shop's own details (one profile, edited by staff in the admin) ----------------------------
+
+#: Weekday field names of the opening hours, Monday first (date.weekday() order).
+WEEKDAY_FIELDS = ("hours_mon", "hours_tue", "hours_wed", "hours_thu", "hours_fri", "hours_sat", "hours_sun")
+WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+HOURS_HELP = "For example 09:00-17:30, or 09:00-12:30, 13:30-17:30. Leave empty when closed all day."
+
+
+def default_shop_name() -> str:
+    return settings.SHOP_NAME
+
+
+def _hours_field(day: str) -> models.CharField:
+    return models.CharField(day, max_length=40, blank=True, validators=[validate_hours], help_text=HOURS_HELP)
+
+
+class ShopProfile(models.Model):
+    """The shop's one profile (a singleton: always pk 1), shown on receipts, the tracking page,
+    every email and the site footer. Read it through :func:`repairs.shop.current_shop`."""
+
+    SINGLETON_PK = 1
+
+    name = models.CharField(max_length=120, default=default_shop_name)
+    address = models.TextField(
+        blank=True, help_text="As it should appear on receipts and emails, one line per line."
+    )
+    phone = models.CharField(max_length=32, blank=True)
+    email = models.EmailField(blank=True, help_text="Where customers can write to the shop (reply-to).")
+    vat_number = models.CharField("VAT number", max_length=32, blank=True)
+    hours_mon = _hours_field("Monday")
+    hours_tue = _hours_field("Tuesday")
+    hours_wed = _hours_field("Wednesday")
+    hours_thu = _hours_field("Thursday")
+    hours_fri = _hours_field("Friday")
+    hours_sat = _hours_field("Saturday")
+    hours_sun = _hours_field("Sunday")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "shop profile"
+        verbose_name_plural = "shop profile"
+
+    def __str__(self) -> str:
+        return self.name
+
+    def save(self, *args, **kwargs) -> None:
+        self.pk = self.SINGLETON_PK  # there is only ever one
+        super().save(*args, **kwargs)
+
+    @classmethod
+    def load(cls) -> ShopProfile:
+        profile, _ = cls.objects.get_or_create(pk=cls.SINGLETON_PK)
+        return profile
+
+
+class ShopClosure(models.Model):
+    """A day (or run of days) the shop is closed although its weekly hours say open: holidays."""
+
+    profile = models.ForeignKey(ShopProfile, on_delete=models.CASCADE, related_name="closures")
+    first_day = models.DateField()
+    last_day = models.DateField(null=True, blank=True, help_text="Leave empty for a single day.")
+    reason = models.CharField(max_length=120, blank=True, help_text="For example: Christmas.")
+
+    class Meta:
+        ordering = ["first_day"]
+        verbose_name = "closed day"
+
+    def __str__(self) -> str:
+        return f"{self.first_day}–{self.last_day or self.first_day} {self.reason}".strip()
+
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        if self.last_day and self.first_day and self.last_day < self.first_day:
+            raise ValidationError({"last_day": "The last day cannot be before the first day."})

@@ -22,7 +22,7 @@ CURRENCY_EXPONENTS: dict[str, int] = {**EXPONENTS, "ISK": 0}
 
 #: One sentence per status, for the customer's timeline.
 STATUS_SENTENCES: dict[str, str] = {
-    Status.BOOKED: "Your repair is booked. Bring your device to the shop when it suits you.",
+    Status.BOOKED: "Your repair is booked. Bring your device to the shop during opening hours.",
     Status.RECEIVED: "We have received your device at the workshop.",
     Status.DIAGNOSING: "A technician is diagnosing the problem.",
     Status.AWAITING_APPROVAL: "We need your approval of the quote before we carry on.",

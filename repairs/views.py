@@ -34,6 +34,13 @@ from .presenters import STATUS_SENTENCES, describe_event, event_payload, format_
 from .roles import ROLE_CUSTOMER, is_shop_staff, role_of
 
 ACCOUNT_TICKETS_PER_PAGE = 25
+#: The heading of the shop's details on the tracking page, by what the customer must do next.
+SHOP_HEADINGS = {
+    Status.BOOKED: "Bring your device to us",
+    Status.READY_FOR_PICKUP: "Collect your device",
+    Status.CANCELLED: "Collect your device",
+    Status.UNREPAIRABLE: "Collect your device",
+}
 #: A variant's URL always serves the same bytes.
 PHOTO_CACHE_CONTROL = "private, max-age=31536000, immutable"
 
@@ -112,12 +119,13 @@ def track(request: HttpRequest, token: str) -> HttpResponse:
     ticket = selectors.ticket_by_tracking_token(token)
     if ticket is None:
         return not_found(request)
+    # Newest first: on a phone the latest news is at the top, not thousands of pixels down.
     timeline = [
         {
             "event": event,
             **describe_event(event.kind, event_payload(event.kind, event.payload, customer_view=True)),
         }
-        for event in selectors.customer_timeline(ticket)
+        for event in selectors.customer_timeline(ticket).reverse()
     ]
 
     def variant_url(photo_id: int) -> Callable[[int, str], str]:
@@ -142,6 +150,8 @@ def track(request: HttpRequest, token: str) -> HttpResponse:
         "quality_checks": ticket.quality_checks.all(),
         "notes": selectors.customer_notes(ticket),
         "status_sentence": STATUS_SENTENCES.get(ticket.status, ""),
+        "shop_heading": SHOP_HEADINGS.get(ticket.status, "Where to find us"),
+        "shop_first": ticket.status in SHOP_HEADINGS,  # the customer's next step is a visit
         **_quote_context(ticket),
     }
     response = render(request, "repairs/track.html", context)
@@ -151,15 +161,27 @@ def track(request: HttpRequest, token: str) -> HttpResponse:
     return response
 
 
-@require_POST
+@require_http_methods(["GET", "HEAD", "POST"])
 def track_quote_decision(request: HttpRequest, token: str) -> HttpResponse:
+    """Two steps: the tracking page's buttons open a confirmation page (GET, changes nothing)
+    that states the amount and what happens next; only its POST with ``confirmed`` decides."""
     ticket = selectors.ticket_by_tracking_token(token)
     if ticket is None:
         return not_found(request)
-    form = QuoteDecisionForm(request.POST)
+    form = QuoteDecisionForm(request.POST if request.method == "POST" else request.GET)
     if not form.is_valid():
         messages.error(request, "Choose whether to approve or decline the quote.")
         return redirect("track", token=token)
+    if request.method != "POST" or not form.cleaned_data["confirmed"]:
+        if ticket.status != Status.AWAITING_APPROVAL:
+            messages.error(request, "There is no quote waiting for a decision on this repair.")
+            return redirect("track", token=token)
+        return render(
+            request,
+            "repairs/quote_confirm.html",
+            {"ticket": ticket, "approve": form.approved, "decision": form.cleaned_data["decision"]}
+            | _quote_context(ticket),
+        )
     by = request.user if request.user.is_authenticated else None
     try:
         ticket = services.decide_quote(ticket, approved=form.approved, by=by)
@@ -173,7 +195,7 @@ def track_quote_decision(request: HttpRequest, token: str) -> HttpResponse:
         messages.success(
             request,
             f"You declined the quote of {money}, so we have cancelled the repair. "
-            "Please contact us to arrange collecting your device.",
+            "Your device is ready to collect during our opening hours (below).",
         )
     return redirect("track", token=token)
 

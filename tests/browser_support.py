@@ -117,4 +117,89 @@ def browser(monkeypatch):
             executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS, headless=True
         )
         yield chromium
+        # ORM calls made while Playwright's loop runs use a connection of that context; close it
+        # here (same context), or the live server's teardown kills it and the next browser test
+        # finds it dead ("terminating connection due to administrator command" on PostgreSQL).
+        from django.db import connections
+
+        connections.close_all()
         chromium.close()
+
+
+# --- the customer's side: a filled-in shop, the default messages, a real mailbox ----------------
+
+#: Viewports the customer pages are tried at: a phone (touch) and a desktop.
+PHONE = {
+    "viewport": {"width": 390, "height": 844},
+    "is_mobile": True,
+    "has_touch": True,
+    "device_scale_factor": 2,
+}
+DESKTOP = {"viewport": {"width": 1280, "height": 800}}
+
+
+@pytest.fixture
+def shop_profile(transactional_db):
+    """The shop's one profile, filled in as staff would (the browser tests flush the row the
+    migration made)."""
+    from repairs.models import ShopProfile
+
+    profile = ShopProfile.load()
+    profile.name = "RevivaTech Brighton"
+    profile.address = "12 Market Street\nBrighton\nBN1 1AA"
+    profile.phone = "+44 1273 960 123"
+    profile.email = "repairs@revivatech.example"
+    profile.vat_number = "GB 123 4567 89"
+    for day in ("mon", "tue", "wed", "thu", "fri"):
+        setattr(profile, f"hours_{day}", "09:00-17:30")
+    profile.hours_sat = "10:00-16:00"
+    profile.save()
+    return profile
+
+
+@pytest.fixture
+def default_messages(transactional_db):
+    """The seeded message templates and automation rules (booking confirmed, quote ready…), as
+    the migrations make them: transactional tests flush the rows the migrations wrote."""
+    import importlib
+
+    from django.apps import apps
+
+    for name in ("0002_default_templates_and_rules", "0004_booking_confirmed_shop_details"):
+        migration = importlib.import_module(f"notifications.migrations.{name}")
+        (migration.seed if hasattr(migration, "seed") else migration.update)(apps, None)
+
+
+@pytest.fixture
+def mailbox(settings, live_asgi_url):
+    """A real SMTP server (aiosmtpd) that the site's email goes to; links in emails point at the
+    live server. ``mailbox.wait(n)`` delivers due messages and waits for ``n`` to arrive."""
+    from notifications import providers
+    from notifications.services import delivery
+    from tests.fakes.smtp import FakeSMTPServer
+
+    with FakeSMTPServer() as server:
+        settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", server.port
+        settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+        settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+        settings.NOTIFICATIONS_PROVIDERS = {"email": ["smtp"], "sms": [], "push": []}
+        settings.NOTIFICATIONS_RATE_LIMITS_SPEC = ""
+        settings.NOTIFICATIONS_QUIET_HOURS_CHANNELS = []
+        settings.SITE_URL = settings.NOTIFICATIONS_PUBLIC_URL = live_asgi_url
+        providers.reset()
+
+        def wait(count: int = 1, timeout: float = 15.0):
+            from django.db import close_old_connections
+
+            deadline = time.monotonic() + timeout
+            while len(server.messages) < count:
+                if time.monotonic() > deadline:
+                    raise AssertionError(f"{len(server.messages)} of {count} emails arrived in {timeout} s")
+                close_old_connections()
+                delivery.drain(max_seconds=2)
+                time.sleep(0.1)
+            return list(server.messages)
+
+        server.wait = wait
+        yield server
+        providers.reset()

@@ -10,15 +10,25 @@ from django.urls import reverse
 
 from repairs.models import Customer, RepairTicket
 from repairs.presenters import STATUS_SENTENCES, describe_event, format_money, status_label
+from repairs.shop import shop_context
+
+from . import preferences
 
 
-def preferences_url() -> str:
-    return settings.NOTIFICATIONS_PUBLIC_URL + reverse("notifications-preferences")
+def preferences_url(customer: Customer | None = None) -> str:
+    """The customer's own signed link to their choices (no login needed: most customers book as
+    guests); without a customer, the logged-in page."""
+    if customer is None or customer.pk is None:
+        return settings.NOTIFICATIONS_PUBLIC_URL + reverse("notifications-preferences")
+    token = preferences.preferences_token(customer)
+    return settings.NOTIFICATIONS_PUBLIC_URL + reverse("notifications-preferences-link", args=[token])
 
 
 def base_context() -> dict[str, Any]:
+    shop = shop_context()
     return {
-        "shop_name": settings.SHOP_NAME,
+        "shop_name": shop["name"],
+        "shop": shop,
         "site_url": settings.SITE_URL,
         "preferences_url": preferences_url(),
     }
@@ -66,6 +76,7 @@ def message_context(
 ) -> dict[str, Any]:
     context = base_context()
     context["customer"] = customer_context(customer)
+    context["preferences_url"] = preferences_url(customer)
     if ticket is not None:
         context["ticket"] = ticket_context(ticket)
     if event_name:
@@ -104,4 +115,5 @@ def sample_context() -> dict[str, Any]:
     }
     context["event"] = event_context("ticket.status_changed", payload)
     context["unsubscribe_url"] = f"{settings.NOTIFICATIONS_PUBLIC_URL}/notifications/unsubscribe/example/"
+    context["preferences_url"] = f"{settings.NOTIFICATIONS_PUBLIC_URL}/notifications/preferences/example/"
     return context

@@ -424,15 +424,13 @@ def status_callback_url(message: Message) -> str:
 def outgoing(message: Message) -> Outgoing:
     """What a provider receives for this row (content was rendered when the row was written)."""
     headers = {"X-RevivaTech-Message": str(message.token)}
-    if (
-        message.channel == Channel.EMAIL
-        and message.kind == MessageKind.MARKETING
-        and message.customer is not None
-    ):
-        from .dispatch import unsubscribe_url
+    if message.channel == Channel.EMAIL:
+        from .dispatch import email_unsubscribe_url
 
-        url = unsubscribe_url(message.customer)
-        headers |= {"List-Unsubscribe": f"<{url}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
+        # Every optional kind (status updates, quotes, offers…) unsubscribes in one click (RFC 8058).
+        url = email_unsubscribe_url(message.customer, message.kind)
+        if url:
+            headers |= {"List-Unsubscribe": f"<{url}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
     link = str((message.context.get("ticket") or {}).get("tracking_url") or settings.SITE_URL)
     return Outgoing(
         token=str(message.token),

@@ -77,9 +77,17 @@ def e164(phone: str) -> str | None:
     return candidate if E164.match(candidate) else None
 
 
-def unsubscribe_url(customer: Customer) -> str:
-    token = preferences.unsubscribe_token(customer)
+def unsubscribe_url(customer: Customer, kind: str = MessageKind.MARKETING) -> str:
+    """A one-click link that turns off emails of ``kind`` (any optional kind, not only marketing)."""
+    token = preferences.unsubscribe_token(customer, kind)
     return settings.NOTIFICATIONS_PUBLIC_URL + reverse("notifications-unsubscribe", args=[token])
+
+
+def email_unsubscribe_url(customer: Customer | None, kind: str) -> str:
+    """The unsubscribe link an email of ``kind`` carries ("" for the ones that cannot be switched off)."""
+    if customer is None or preferences.is_required(kind, Channel.EMAIL):
+        return ""
+    return unsubscribe_url(customer, kind)
 
 
 def _channel_order(mode: str, channels: Sequence[str]) -> list[str]:
@@ -208,7 +216,7 @@ def _create_channel_messages(dispatch: Dispatch, channel: str, step: int) -> lis
 def _render(source, channel: str, dispatch: Dispatch, customer: Customer, token: str) -> rendering.Rendered:
     context = dispatch.context
     if channel == Channel.EMAIL:
-        unsubscribe = unsubscribe_url(customer) if dispatch.kind == MessageKind.MARKETING else ""
+        unsubscribe = email_unsubscribe_url(customer, dispatch.kind)
         return rendering.render_email(
             source, context, kind=dispatch.kind, message_token=token, unsubscribe_url=unsubscribe
         )

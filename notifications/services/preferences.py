@@ -225,3 +225,26 @@ def read_unsubscribe_token(token: str) -> UnsubscribeRequest | None:
 
 def unsubscribe(request: UnsubscribeRequest) -> None:
     update_preferences(request.customer, {(request.kind, request.channel): False})
+
+
+# --- the signed link to a customer's choices (no login: guests book without an account) ----------
+
+PREFERENCES_SALT = "notifications.preferences"
+
+
+def preferences_token(customer: Customer) -> str:
+    # Timestamped so an old, forwarded email stops granting access after
+    # NOTIFICATIONS_PREFERENCES_LINK_MAX_AGE_DAYS; a newer email always carries a fresh link.
+    return signing.TimestampSigner(salt=PREFERENCES_SALT).sign_object({"c": customer.pk}, compress=True)
+
+
+def read_preferences_token(token: str) -> Customer | None:
+    """The customer a signed preferences link stands for (None if forged or expired)."""
+    max_age = timedelta(days=settings.NOTIFICATIONS_PREFERENCES_LINK_MAX_AGE_DAYS)
+    try:
+        data = signing.TimestampSigner(salt=PREFERENCES_SALT).unsign_object(token, max_age=max_age)
+    except signing.BadSignature:  # SignatureExpired included
+        return None
+    if not isinstance(data, dict):
+        return None
+    return Customer.objects.filter(pk=data.get("c")).first()

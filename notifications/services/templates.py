@@ -24,6 +24,13 @@ from django.utils.safestring import mark_safe
 
 from ..models import CONTENT_FIELDS, Channel, MessageKind, MessageTemplate, TemplateVersion
 from . import tracking
+from .preferences import is_required
+
+
+def preferences_required(kind: str) -> bool:
+    """Emails of this kind cannot be switched off (so they carry no unsubscribe link)."""
+    return is_required(kind, Channel.EMAIL)
+
 
 _TEXT_ENGINE = Engine(loaders=[], libraries={}, autoescape=False, string_if_invalid="")
 _HTML_ENGINE = Engine(loaders=[], libraries={}, autoescape=True, string_if_invalid="")
@@ -80,6 +87,7 @@ def render_email(
     kind: str,
     message_token: str,
     unsubscribe_url: str = "",
+    track: bool = True,
 ) -> Rendered:
     """Subject, plain text and HTML of one email; marketing carries a one-click unsubscribe."""
     subject = one_line(render_text(template.subject, context), MAX_SUBJECT_LENGTH)
@@ -90,13 +98,18 @@ def render_email(
         else linebreaks(text, autoescape=True)
     )
     preferences_url = context.get("preferences_url", "")
-    open_pixel = tracking.open_pixel_url(message_token) if settings.NOTIFICATIONS_TRACK_OPENS else ""
+    # Previews (track=False) carry no open pixel and no click redirects: staff opening one is not a read.
+    open_pixel = (
+        tracking.open_pixel_url(message_token) if track and settings.NOTIFICATIONS_TRACK_OPENS else ""
+    )
     body_html = render_to_string(
         "notifications/email/layout.html",
         {
             "subject": subject,
             "content": mark_safe(inner_html),  # noqa: S308 - rendered above with autoescape on
             "shop_name": context.get("shop_name", settings.SHOP_NAME),
+            "shop": context.get("shop") or {},
+            "kind_label": MessageKind(kind).label if kind in MessageKind.values else "",
             "site_url": settings.SITE_URL,
             "preferences_url": preferences_url,
             "unsubscribe_url": unsubscribe_url,
@@ -104,14 +117,30 @@ def render_email(
             "is_marketing": kind == MessageKind.MARKETING,
         },
     )
-    if settings.NOTIFICATIONS_TRACK_CLICKS:
+    if track and settings.NOTIFICATIONS_TRACK_CLICKS:
         body_html = _track_links(body_html, message_token, skip={preferences_url, unsubscribe_url})
-    footer = [f"-- \n{context.get('shop_name', settings.SHOP_NAME)}"]
+    footer = [f"-- \n{context.get('shop_name', settings.SHOP_NAME)}", *_shop_lines(context.get("shop") or {})]
     if preferences_url:
-        footer.append(f"Choose which messages you get: {preferences_url}")
+        footer.append(f"Choose which messages you get (no login needed): {preferences_url}")
     if unsubscribe_url:
-        footer.append(f"Unsubscribe from offers and news: {unsubscribe_url}")
+        what = (
+            "offers and news"
+            if kind == MessageKind.MARKETING
+            else f"{MessageKind(kind).label.lower()} by email"
+        )
+        footer.append(f"Unsubscribe from {what}: {unsubscribe_url}")
     return Rendered(subject, f"{text}\n\n" + "\n".join(footer) + "\n", body_html)
+
+
+def _shop_lines(shop: dict[str, Any]) -> list[str]:
+    """The shop's address, phone, hours and closed days for the plain-text footer."""
+    lines = [shop[key] for key in ("address", "phone", "email") if shop.get(key)]
+    lines += [f"{day['day']}: {day['text']}" for day in shop.get("hours") or []]
+    if shop.get("closures"):
+        lines.append("Closed: " + "; ".join(shop["closures"]))
+    if shop.get("vat_number"):
+        lines.append(f"VAT number {shop['vat_number']}")
+    return lines
 
 
 def render_sms(template: MessageTemplate | TemplateVersion, context: dict[str, Any]) -> Rendered:
@@ -204,9 +233,8 @@ def preview(template: MessageTemplate, context: dict[str, Any]) -> dict[str, Ren
             context,
             kind=template.kind,
             message_token="00000000-0000-0000-0000-000000000000",
-            unsubscribe_url=context.get("unsubscribe_url", "")
-            if template.kind == MessageKind.MARKETING
-            else "",
+            track=False,
+            unsubscribe_url="" if preferences_required(template.kind) else context.get("unsubscribe_url", ""),
         ),
         Channel.SMS: lambda: render_sms(template, context),
         Channel.PUSH: lambda: render_push(template, context),

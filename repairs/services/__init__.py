@@ -20,6 +20,7 @@ from .lifecycle import (
     MAX_QUOTE_MINOR_UNITS,
     QUOTABLE_STATUSES,
     decide_quote,
+    reopen_declined_quote,
     send_quote,
     transition_ticket,
 )
@@ -41,6 +42,7 @@ __all__ = [
     "decide_quote",
     "record_quality_check",
     "record_ticket_event",
+    "reopen_declined_quote",
     "render_photo_variants",
     "send_quote",
     "transition_ticket",

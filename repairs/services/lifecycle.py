@@ -130,3 +130,36 @@ def decide_quote(ticket: RepairTicket, *, approved: bool, by=None, note: str = "
         actor=_actor(by),
     )
     return locked
+
+
+@transaction.atomic
+def reopen_declined_quote(ticket: RepairTicket, *, by=None, note: str = "") -> RepairTicket:
+    """Undo a customer's decline (they changed their mind, or tapped by mistake): the cancelled
+    repair goes back to awaiting approval with the same quote, logged as a status change.
+
+    Only staff do this (the admin action); the lifecycle has no way back from "cancelled"
+    otherwise, so this is the one audited exception."""
+    locked = _lock(ticket)
+    if locked.status != Status.CANCELLED or locked.quote_decision != QuoteDecision.DECLINED:
+        raise TransitionError({"status": "Only a repair cancelled by declining its quote can be reopened."})
+    note = note.strip() or "Quote reopened by the shop: the customer can decide again."
+    change = StatusChange.objects.create(
+        ticket=locked,
+        from_status=locked.status,
+        to_status=Status.AWAITING_APPROVAL,
+        changed_by=_actor(by),
+        note=note,
+    )
+    locked.status = change.to_status
+    locked.progress_percent = STATUS_PROGRESS.get(Status.AWAITING_APPROVAL, locked.progress_percent)
+    locked.quote_decision = QuoteDecision.PENDING
+    locked.quote_decided_at = None
+    locked.save()
+    _record_event(
+        locked,
+        EventKind.STATUS_CHANGED,
+        {"from": Status.CANCELLED, "to": Status.AWAITING_APPROVAL, "note": note, "reopened": True},
+        customer_visible=True,
+        actor=_actor(by),
+    )
+    return locked

@@ -26,7 +26,12 @@ def _env_float(name: str, default: float) -> float:
 
 
 # --- Email: Django's SMTP backend (Gmail too), SendGrid, Amazon SES (anymail), files, console -----
-NOTIFICATIONS_FROM_EMAIL = env_str("NOTIFICATIONS_FROM_EMAIL", f"{SHOP_NAME} <no-reply@localhost>")
+#: The sender of every email: DEFAULT_FROM_EMAIL (NOTIFICATIONS_FROM_EMAIL, its older name, still
+#: works). The @localhost default is for development only: with DJANGO_PRODUCTION=1 the system
+#: check notifications.E004 refuses to start (migrate, check, runserver) until it is a real address.
+NOTIFICATIONS_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL") or env_str(
+    "NOTIFICATIONS_FROM_EMAIL", f"{SHOP_NAME} <no-reply@localhost>"
+)
 NOTIFICATIONS_REPLY_TO = env_str("NOTIFICATIONS_REPLY_TO", "")
 
 # Django's own SMTP settings (also used by Django itself, e.g. error mails to admins).
@@ -146,6 +151,8 @@ NOTIFICATIONS_QUIET_HOURS_CHANNELS = env_list("NOTIFICATIONS_QUIET_HOURS_CHANNEL
 #: The public origin of this site, used for tracking links and to check Twilio signatures
 #: (Twilio signs the exact URL it called).
 NOTIFICATIONS_PUBLIC_URL = env_str("NOTIFICATIONS_PUBLIC_URL", SITE_URL).rstrip("/")
+#: How long the signed "choose which messages you get" link in an email keeps working.
+NOTIFICATIONS_PREFERENCES_LINK_MAX_AGE_DAYS = env_int("NOTIFICATIONS_PREFERENCES_LINK_MAX_AGE_DAYS", 365)
 NOTIFICATIONS_TRACK_OPENS = env_bool("NOTIFICATIONS_TRACK_OPENS", default=True)
 NOTIFICATIONS_TRACK_CLICKS = env_bool("NOTIFICATIONS_TRACK_CLICKS", default=True)
 #: Signed webhooks older than this are refused (replays); duplicates are dropped by event id.

@@ -1,4 +1,5 @@
 /* The consent banner of the analytics tracker (markup in templates/analytics/_tracker.html).
+   It is never a layer over the page: booking works without answering it.
    "Allow" posts the choice with the device details it allows (screen, time zone, language,
    hardware hints); the server records the choice with its time and version and sets the cookies.
    The banner opens by itself only when no choice was made (and never under Do Not Track / GPC);
@@ -10,7 +11,15 @@
   if (!box) return;
   const nav = navigator;
   const optedOut = nav.globalPrivacyControl || nav.doNotTrack === "1" || window.doNotTrack === "1";
-  if (box.dataset.ask === "1" && !optedOut) box.hidden = false;
+  // The banner sits in the page's flow, never over it: on a phone a floating banner covered
+  // "Book my repair". Asked on arrival it closes the page's content (the first view stays the
+  // page's own, and answering is never needed to book); reopened from "Privacy choices" it
+  // opens right there, above that link.
+  const main = document.getElementById("main");
+  if (box.dataset.ask === "1" && !optedOut) {
+    if (main) main.append(box);
+    box.hidden = false;
+  }
 
   function deviceDetails() {
     const hw = { cores: nav.hardwareConcurrency, memory: nav.deviceMemory, touch: nav.maxTouchPoints, dpr: window.devicePixelRatio };
@@ -58,6 +67,7 @@
 
   if (opener) {
     opener.addEventListener("click", () => {
+      opener.closest("p").before(box);
       box.hidden = false;
       const first = box.querySelector("[data-consent]");
       if (first) first.focus();

@@ -167,7 +167,7 @@ function appendTimeline(message, timeZone) {
   const time = element("time", "timeline__time", formatTime(message.occurred_at, timeZone));
   time.dateTime = message.occurred_at;
   item.append(time);
-  list.append(item);
+  list.prepend(item); // newest first, as the server renders it
 }
 
 const KIND_HANDLERS = {
@@ -211,8 +211,8 @@ const KIND_HANDLERS = {
   "ticket.note_added"(payload) {
     const item = element("li", `note note--${payload.priority}`);
     item.dataset.priority = payload.priority;
-    const label = payload.priority.charAt(0).toUpperCase() + payload.priority.slice(1);
-    item.append(element("span", `badge badge--${payload.priority}`, `${label} priority`));
+    // Only what matters to the customer: no "Normal priority" labels, "Important" for the rest.
+    if (["high", "urgent"].includes(payload.priority)) item.append(element("span", `badge badge--${payload.priority}`, "Important"));
     item.append(element("p", "note__text", payload.text));
     showList("notes").append(item);
   },
@@ -237,7 +237,8 @@ function showOfflineBanner(root, offline) {
     root.prepend(banner);
   }
   const updated = root.dataset.updatedAt ? formatTime(root.dataset.updatedAt, root.dataset.timeZone || undefined) : "";
-  banner.textContent = `You are offline. This is the last known status of your repair${updated ? `, last updated ${updated}` : ""}.`;
+  const saved = root.dataset.savedAt ? formatTime(root.dataset.savedAt, root.dataset.timeZone || undefined) : "";
+  banner.textContent = `${saved ? `Saved copy from ${saved}; you are offline` : "You are offline"}. This is the last known status of your repair${updated ? `, last updated ${updated}` : ""}.`;
   banner.hidden = false;
 }
 
@@ -263,10 +264,16 @@ export function startTrackingPage(root = document.getElementById("ticket")) {
     lastSeq: Number(root.dataset.lastSeq || 0),
     token: match ? decodeURIComponent(match[1]) : null,
     onState(state) {
+      // A copy the service worker served from its cache (it stamps data-saved-at) says so
+      // until the live connection is back, even where the browser thinks it is online.
+      if (state === "live") delete root.dataset.savedAt;
+      const saved = root.dataset.savedAt && state !== "refused";
       badge.dataset.state = state;
-      badge.textContent = STATE_TEXT[state] || state;
+      badge.textContent = saved
+        ? `Saved copy from ${formatTime(root.dataset.savedAt, timeZone)}; you are offline`
+        : STATE_TEXT[state] || state;
       root.dataset.connection = state;
-      showOfflineBanner(root, state === "offline");
+      showOfflineBanner(root, state === "offline" || Boolean(saved));
     },
     onEvent(message) {
       root.dataset.updatedAt = message.occurred_at;

@@ -25,17 +25,32 @@ self.addEventListener("activate", (event) => {
 // Pages and photos of a signed-in session come with "Cache-Control: no-store": never kept.
 const keepable = (response) => response.ok && !/no-store/i.test(response.headers.get("Cache-Control") || "");
 
-async function networkFirst(request, cacheName) {
+async function networkFirst(request, cacheName, { markSaved = false } = {}) {
   const cache = await caches.open(cacheName);
   try {
     const response = await fetch(request);
-    if (keepable(response)) cache.put(request, response.clone());
+    if (keepable(response) && markSaved) {
+      // Remember when this copy was saved, so an offline visit can say how old it is.
+      const headers = new Headers(response.headers);
+      headers.set("X-Saved-At", new Date().toISOString());
+      cache.put(request, new Response(await response.clone().blob(), { status: response.status, headers }));
+    } else if (keepable(response)) {
+      cache.put(request, response.clone());
+    }
     return response;
   } catch (error) {
     const cached = await cache.match(request);
+    if (cached && markSaved) return markedSavedCopy(cached);
     if (cached) return cached;
     throw error;
   }
+}
+
+// A tracking page served from the cache carries data-saved-at on its #ticket element.
+async function markedSavedCopy(cached) {
+  const savedAt = cached.headers.get("X-Saved-At") || "";
+  const html = (await cached.text()).replace('id="ticket"', `id="ticket" data-saved-at="${savedAt.replace(/[^0-9TZ:.-]/g, "")}"`);
+  return new Response(html, { status: cached.status, headers: cached.headers });
 }
 
 async function cacheFirst(request, cacheName) {
@@ -67,7 +82,7 @@ self.addEventListener("fetch", (event) => {
   if (request.mode === "navigate") {
     if (TRACKING_PAGE.test(url.pathname)) {
       // The last known status of a repair stays readable offline.
-      event.respondWith(networkFirst(request, PAGES_CACHE).catch(offlinePage));
+      event.respondWith(networkFirst(request, PAGES_CACHE, { markSaved: true }).catch(offlinePage));
     } else {
       event.respondWith(fetch(request).catch(offlinePage));
     }

@@ -28,8 +28,11 @@ def test_tracking_page_opened_before_still_shows_its_status_offline(live_asgi_ur
     page.reload()
     assert page.text_content("#ticket-status").strip() == "Received"
     banner = page.wait_for_selector("#offline-banner")
-    assert "You are offline" in banner.text_content() and "last updated" in banner.text_content()
+    # The page says it is a saved copy, and from when (the service worker stamps it).
+    assert "Saved copy from" in banner.text_content() and "you are offline" in banner.text_content()
+    assert "last updated" in banner.text_content()
     assert page.get_attribute("#live-indicator", "data-state") == "offline"
+    assert page.text_content("#live-indicator").startswith("Saved copy from")
 
     # A page never opened before falls back to the offline page instead of the browser's error.
     page.goto(f"{live_asgi_url}/book/")

@@ -272,6 +272,7 @@ class ComposeStack:
             "DJANGO_ALLOWED_HOSTS": LOOPBACK,
             "DJANGO_SECURE_SSL_REDIRECT": "0",  # no TLS terminator in front of uvicorn here
             "SITE_URL": self.url,
+            "DEFAULT_FROM_EMAIL": "RevivaTech <repairs@revivatech.test>",
         }
         self.services = read_services(self.variables)
         names = self.services.pop("_names")  # type: ignore[arg-type]

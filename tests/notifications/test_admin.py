@@ -120,7 +120,18 @@ def test_template_preview_with_sample_data_and_a_real_ticket(staff_client, ticke
     url = reverse("admin:notifications_messagetemplate_preview", args=[template.pk])
     html = staff_client.get(url).content.decode()
     assert "Your Lenovo ThinkPad X1 Carbon is ready to collect" in html
-    assert 'sandbox=""' in html and "srcdoc=" in html
+    # The email renders in a sandboxed frame of its own URL (a srcdoc frame would inherit the admin
+    # page's CSP, which blocks the email's inline styles), with a policy allowing just those.
+    frame_url = reverse("admin:notifications_messagetemplate_preview_email", args=[template.pk])
+    assert 'sandbox=""' in html and f'src="{frame_url}"' in html
+    frame = staff_client.get(frame_url)
+    policy = frame["Content-Security-Policy"]
+    assert "style-src 'unsafe-inline'" in policy and "script-src 'none'" in policy
+    assert "frame-ancestors 'self'" in policy and "sandbox" in policy
+    assert frame["X-Frame-Options"] == "SAMEORIGIN"
+    assert "<style>" in frame.content.decode() and "ready to collect" in frame.content.decode()
+    site_policy = staff_client.get(url)["Content-Security-Policy"]
+    assert "unsafe-inline" not in site_policy  # the admin page itself stays strict
     with_ticket = staff_client.get(url + f"?ticket={ticket.reference}").content.decode()
     assert ticket.reference in with_ticket
     assert "No repair RT-NOPE" in staff_client.get(url + "?ticket=RT-NOPE").content.decode()

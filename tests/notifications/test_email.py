@@ -26,13 +26,20 @@ def test_email_arrives_with_subject_both_bodies_and_tracking(smtp_server, ticket
     html = received.part("text/html")
     first_name = ticket.customer.name.split()[0]
     assert f"Hello {first_name}, your repair is Booked." in text
-    assert "http://testserver/account/notifications/" in text
+    # The customer's own signed preferences link (no login: guests have none).
+    assert (
+        "Choose which messages you get (no login needed): http://testserver/notifications/preferences/"
+        in text
+    )
     assert f"Hello {first_name}" in html and "<strong>Booked</strong>" in html
     # an open pixel and links that go through signed click redirects
     assert re.search(r'<img class="pixel" src="http://testserver/notifications/o/[^"]+\.gif"', html)
     assert ticket.tracking_url not in html
     assert re.search(r'href="http://testserver/notifications/c/[^"]+/"', html)
-    assert "Unsubscribe" not in text  # not marketing
+    # Status updates are optional, so they unsubscribe in one click too (RFC 8058).
+    url = re.search(r"Unsubscribe from repair status updates by email: (\S+)", text).group(1)
+    assert received.message["List-Unsubscribe"].strip() == f"<{url}>"
+    assert received.message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
 
 
 def test_marketing_email_has_one_click_unsubscribe(smtp_server, customer, client):

@@ -71,6 +71,7 @@ def test_deploy_check_passes_with_production_settings():
         DJANGO_SECRET_KEY=secrets.token_urlsafe(50),
         DJANGO_ALLOWED_HOSTS="shop.example.com",
         SITE_URL="https://shop.example.com",
+        DEFAULT_FROM_EMAIL="RevivaTech <repairs@shop.example.com>",
     )
     assert result.returncode == 0, result.stdout + result.stderr
 

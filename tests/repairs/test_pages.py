@@ -255,7 +255,8 @@ def test_tracking_page_shows_status_progress_and_live_hooks(client, ticket, tech
     assert "Board cleaned" in html
     assert "Keyboard" in html and "All keys work" in html
     seqs = [int(seq) for seq in re.findall(r'<li class="timeline__item" data-seq="(\d+)"', html)]
-    assert seqs == sorted(seqs) and len(seqs) == ticket.last_event_seq  # all these events are public
+    # Newest first (the latest news leads on a phone); all these events are public.
+    assert seqs == sorted(seqs, reverse=True) and len(seqs) == ticket.last_event_seq
     assert "We have received your device at the workshop." in html
     assert reverse("receipt", args=[ticket.tracking_token]) in html
 
@@ -267,7 +268,9 @@ def test_tracking_page_hides_internal_notes_and_photos(client, ticket, technicia
     internal_photo = add_photo(ticket, visible=False)
     html = client.get(track_url(ticket)).content.decode()
     assert "Parts ordered, back on Friday" in html
-    assert "High priority" in html
+    # Internal priority labels are not the customer's business; a high-priority note is "Important".
+    assert "High priority" not in html and "Normal priority" not in html
+    assert "Important" in html
     assert "check the fan too" not in html
     assert reverse("track-photo", args=[ticket.tracking_token, public_photo.pk]) in html
     assert reverse("track-photo", args=[ticket.tracking_token, internal_photo.pk]) not in html
@@ -310,14 +313,14 @@ def test_quote_with_buttons_is_shown_only_while_awaiting_approval(client, ticket
 
 def test_approving_the_quote_then_posting_again_explains_why_nothing_happened(client, quoted_ticket):
     url = reverse("track-quote", args=[quoted_ticket.tracking_token])
-    response = client.post(url, {"decision": "approve"}, follow=True)
+    response = client.post(url, {"decision": "approve", "confirmed": "on"}, follow=True)
     quoted_ticket.refresh_from_db()
     assert quoted_ticket.status == "approved"
     assert quoted_ticket.quote_decision == "approved"
     assert "you approved the quote of £89.00" in response.content.decode()
     assert response.redirect_chain == [(track_url(quoted_ticket), 302)]
 
-    again = client.post(url, {"decision": "decline"}, follow=True)
+    again = client.post(url, {"decision": "decline", "confirmed": "on"}, follow=True)
     quoted_ticket.refresh_from_db()
     assert quoted_ticket.status == "approved"
     assert "There is no quote waiting for a decision on this repair." in again.content.decode()
@@ -326,7 +329,8 @@ def test_approving_the_quote_then_posting_again_explains_why_nothing_happened(cl
 def test_declining_the_quote_cancels_the_repair(client, quoted_ticket, customer):
     login(client, customer.user)
     response = client.post(
-        reverse("track-quote", args=[quoted_ticket.tracking_token]), {"decision": "decline"}
+        reverse("track-quote", args=[quoted_ticket.tracking_token]),
+        {"decision": "decline", "confirmed": "on"},
     )
     assert response.status_code == 302
     quoted_ticket.refresh_from_db()
@@ -346,8 +350,41 @@ def test_an_invalid_decision_is_explained_and_changes_nothing(client, quoted_tic
     assert quoted_ticket.status == "awaiting_approval"
 
 
-def test_quote_decision_refuses_get(client, quoted_ticket):
-    assert client.get(reverse("track-quote", args=[quoted_ticket.tracking_token])).status_code == 405
+@pytest.mark.parametrize(
+    ("decision", "says"),
+    [
+        (
+            "approve",
+            ["Approve the quote of £89.00?", "You pay £89.00 once the repair is done", "Yes, approve £89.00"],
+        ),
+        ("decline", ["Decline the quote of £89.00 and cancel the repair?", "we can reopen the quote"]),
+    ],
+)
+def test_a_decision_is_confirmed_on_a_second_page_that_states_amount_and_next_steps(
+    client, quoted_ticket, decision, says
+):
+    url = reverse("track-quote", args=[quoted_ticket.tracking_token])
+    # Step one: the tracking page's button (GET) and a POST without confirmation only ask.
+    for response in (client.get(url, {"decision": decision}), client.post(url, {"decision": decision})):
+        assert response.status_code == 200
+        html = response.content.decode()
+        for text in says:
+            assert text in html
+        assert 'name="confirmed"' in html
+    quoted_ticket.refresh_from_db()
+    assert quoted_ticket.status == "awaiting_approval" and quoted_ticket.quote_decision == "pending"
+    # Step two: the confirmation page's button decides.
+    client.post(url, {"decision": decision, "confirmed": "on"})
+    quoted_ticket.refresh_from_db()
+    assert quoted_ticket.status == ("approved" if decision == "approve" else "cancelled")
+
+
+def test_the_confirmation_page_for_a_decided_quote_sends_back_to_the_tracking_page(client, quoted_ticket):
+    services.decide_quote(quoted_ticket, approved=True)
+    response = client.get(
+        reverse("track-quote", args=[quoted_ticket.tracking_token]), {"decision": "decline"}
+    )
+    assert response.status_code == 302 and response["Location"] == track_url(quoted_ticket)
 
 
 # --- receipt ---------------------------------------------------------------------------------------
@@ -454,3 +491,10 @@ def test_account_repairs_for_staff_lists_every_ticket(client, staff_user, ticket
     login(client, staff_user)
     html = client.get(reverse("account-repairs")).content.decode()
     assert ticket.reference in html and other_ticket.reference in html
+
+
+def test_a_failed_booking_puts_focus_on_the_error_summary(client):
+    html = client.post(reverse("book"), {"name": ""}).content.decode()
+    summary = re.search(r'<div class="error-summary"[^>]*>', html).group(0)
+    # Focused on load (no script needed), announced as an alert.
+    assert 'role="alert"' in summary and 'tabindex="-1"' in summary and "autofocus" in summary

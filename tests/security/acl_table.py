@@ -92,6 +92,20 @@ PAGE_ROWS: list[Row] = [
         body=lambda w: {"decision": "approve"},
     ),
     Row(
+        "track/<str:token>/quote/",
+        "GET",
+        lambda w: f"/track/{FORGED}/quote/?decision=approve",
+        everyone(404),
+        "the confirmation step, forged link",
+    ),
+    Row(
+        "track/<str:token>/quote/",
+        "GET",
+        lambda w: f"/track/{w.a.ticket.tracking_token}/quote/?decision=maybe",
+        everyone(REDIRECT),
+        "the confirmation step, no valid decision: back to the tracking page",
+    ),
+    Row(
         "track/<str:token>/receipt/",
         "GET",
         lambda w: f"/track/{w.a.ticket.tracking_token}/receipt/",
@@ -215,6 +229,13 @@ PAGE_ROWS: list[Row] = [
         lambda w: "/notifications/unsubscribe/forged-token/",
         everyone(404),
         "forged",
+    ),
+    Row(
+        "notifications/preferences/<str:token>/",
+        "GET",
+        lambda w: "/notifications/preferences/forged-token/",
+        everyone(404),
+        "forged signed preferences link",
     ),
     Row(
         "notifications/o/<str:signed>.gif",
@@ -643,6 +664,7 @@ ADMIN_REVIEWED = {
     "repairs.device",
     "repairs.statuschange",
     "repairs.ticketevent",
+    "repairs.shopprofile",
     "notifications.message",
     "notifications.messagetemplate",
     "notifications.templateversion",
@@ -675,6 +697,8 @@ ADMIN_REVIEWED = {
 SUPERUSER_ONLY = {"auth.group", "auth.user", "axes.accessattempt", "axes.accesslog", "axes.accessfailurelog"}
 #: Add pages that answer 404 rather than 403 to those who may not add (a custom add view).
 ADD_REFUSED = {"payments.invoice": 404}
+#: Singletons whose list page goes straight to the one object's change page.
+CHANGELIST_REDIRECTS = {"repairs.shopprofile"}
 
 
 def admin_object_pk(world: World, label: str) -> str:
@@ -717,7 +741,7 @@ def _admin_expect(label: str, view: str, object_exists: bool) -> dict[str, Expec
 
     def expect(can_view: bool, can_add: bool, can_delete: bool, visible: bool) -> Expect:
         if view == "changelist":
-            return 200 if can_view else 403
+            return (REDIRECT if label in CHANGELIST_REDIRECTS else 200) if can_view else 403
         if view == "add":
             return 200 if can_add else ADD_REFUSED.get(label, 403)
         if view == "history":
@@ -884,6 +908,16 @@ ADMIN_SITE_ROWS: list[Row] = [
             f"/admin/notifications/messagetemplate/{MessageTemplate.objects.order_by('pk').first().pk}/preview/"
         ),
         by_role(ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, 403, 403, 200),
+    ),
+    Row(
+        "admin/notifications/messagetemplate/<int:template_id>/preview/email.html",
+        "GET",
+        lambda w: (
+            f"/admin/notifications/messagetemplate/{MessageTemplate.objects.order_by('pk').first().pk}"
+            "/preview/email.html"
+        ),
+        by_role(ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, 403, 403, 200),
+        "the email preview frame",
     ),
     Row(
         "admin/payments/invoice/<int:object_id>/edit/",

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import os
+from datetime import date, timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
+from django.utils import timezone
 
 from repairs import services
 from repairs.demo import demo_photo
-from repairs.models import Customer, Device, RepairTicket
+from repairs.models import WEEKDAY_FIELDS, Customer, Device, RepairTicket, ShopClosure, ShopProfile
 from repairs.roles import STAFF_GROUP, TECHNICIANS_GROUP
 
 DEMO_MARKER = "[demo]"
@@ -36,12 +38,37 @@ class Command(BaseCommand):
             raise CommandError("seed_demo creates well-known logins; run it with DJANGO_DEBUG=1 or --force.")
         with transaction.atomic():
             users = self._users(password)
+            self._shop_profile()
             created = self._tickets(users) if not self._already_seeded() else 0
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo ready: logins customer / technician / staff (password {password!r}); "
                 f"{created} new tickets."
             )
+        )
+
+    def _shop_profile(self) -> None:
+        """A plausible shop, filled in only where staff have not filled it in already."""
+        profile = ShopProfile.load()
+        if profile.address:
+            return
+        profile.address = "12 Market Street\nBrighton\nBN1 1AA"
+        profile.phone = "+44 1273 960 123"
+        profile.email = "repairs@revivatech.example"
+        profile.vat_number = "GB 123 4567 89"
+        for name in WEEKDAY_FIELDS[:5]:
+            setattr(profile, name, "09:00-17:30")
+        profile.hours_sat = "10:00-16:00"
+        profile.hours_sun = ""
+        profile.save()
+        today = timezone.localdate()
+        christmas = date(today.year, 12, 25)
+        if christmas < today:
+            christmas = date(today.year + 1, 12, 25)
+        ShopClosure.objects.get_or_create(
+            profile=profile,
+            first_day=christmas,
+            defaults={"last_day": christmas + timedelta(days=1), "reason": "Christmas"},
         )
 
     def _already_seeded(self) -> bool:
