@@ -25,8 +25,22 @@ def test_the_compose_file_refuses_to_start_without_its_secrets():
         read_services({"POSTGRES_PASSWORD": "p"})
 
 
+REQUIRED = {
+    "DJANGO_SECRET_KEY": "k",
+    "POSTGRES_PASSWORD": "p",
+    "SITE_URL": "https://shop.example.com",
+    "DEFAULT_FROM_EMAIL": "RevivaTech <repairs@shop.example.com>",
+}
+
+
+@pytest.mark.parametrize("missing", sorted(REQUIRED))
+def test_the_compose_file_names_each_required_variable(missing):
+    with pytest.raises(ComposeError, match=missing):
+        read_services({k: v for k, v in REQUIRED.items() if k != missing})
+
+
 def test_services_are_mapped_onto_loopback():
-    services = read_services({"DJANGO_SECRET_KEY": "k", "POSTGRES_PASSWORD": "p"})
+    services = read_services(REQUIRED)
     localiser = Localiser(
         service_hosts=services.pop("_names"),
         urls={"postgres": "postgres://postgres@127.0.0.1:5432/e2e", "redis": "redis://127.0.0.1:6379/9"},
