@@ -187,12 +187,18 @@ def receipt(request: HttpRequest, token: str) -> HttpResponse:
 
 
 def _variant_response(request: HttpRequest, photo: Photo | None, width: int | None, fmt: str) -> HttpResponse:
-    """A normalised AVIF/WebP variant of the photo (rendered on the spot if Celery has not yet);
-    never the original, which may carry EXIF location data."""
+    """A normalised AVIF/WebP variant of the photo; never the original, which may carry EXIF
+    location data. Until a worker has rendered the variants, a placeholder (a 49-megapixel photo
+    takes seconds to encode: never inside a request when workers exist to do it)."""
     if photo is None or fmt not in photos.VARIANT_FORMATS:
         return not_found(request)
     if not photo.variants:
-        try:
+        if services.variants_render_in_worker():
+            if not photo.image or not photo.image.storage.exists(photo.image.name):
+                return not_found(request)  # nothing to render from: no point waiting
+            services.request_photo_variants(photo)
+            return _photo_placeholder(photo)
+        try:  # no broker (eager mode): nobody else will render them
             photo = services.render_photo_variants(photo)
         except (FileNotFoundError, OSError, ValueError):
             return not_found(request)
@@ -206,6 +212,18 @@ def _variant_response(request: HttpRequest, photo: Photo | None, width: int | No
         return not_found(request)
     response = HttpResponse(content, content_type=photos.CONTENT_TYPES[fmt])
     response["Cache-Control"] = PHOTO_CACHE_CONTROL
+    return response
+
+
+def _photo_placeholder(photo: Photo) -> HttpResponse:
+    """A neutral picture of the photo's proportions saying it is being prepared (no user text in
+    it), never cached, so the next look gets the real one."""
+    response = HttpResponse(
+        photos.placeholder_svg(photo.width, photo.height), content_type=photos.PLACEHOLDER_CONTENT_TYPE
+    )
+    response["Cache-Control"] = "private, no-store"
+    response["Retry-After"] = "5"
+    response["X-Photo-Pending"] = "1"
     return response
 
 

@@ -15,6 +15,8 @@ from .history import (
     record_quality_check,
     record_ticket_event,
     render_photo_variants,
+    request_photo_variants,
+    variants_render_in_worker,
 )
 from .lifecycle import (
     MAX_QUOTE_MINOR_UNITS,
@@ -42,6 +44,8 @@ __all__ = [
     "record_quality_check",
     "record_ticket_event",
     "render_photo_variants",
+    "request_photo_variants",
+    "variants_render_in_worker",
     "send_quote",
     "transition_ticket",
     "update_ticket",

@@ -26,7 +26,7 @@ async function networkFirst(request, cacheName) {
   const cache = await caches.open(cacheName);
   try {
     const response = await fetch(request);
-    if (response.ok) cache.put(request, response.clone());
+    if (storable(response)) cache.put(request, response.clone());
     return response;
   } catch (error) {
     const cached = await cache.match(request);
@@ -35,11 +35,14 @@ async function networkFirst(request, cacheName) {
   }
 }
 
+// "no-store" answers are never kept: e.g. a photo's placeholder while the worker renders it.
+const storable = (response) => response.ok && !/no-store/i.test(response.headers.get("Cache-Control") || "");
+
 async function cacheFirst(request, cacheName) {
   const cached = await caches.match(request);
   if (cached) return cached;
   const response = await fetch(request);
-  if (response.ok) (await caches.open(cacheName)).put(request, response.clone());
+  if (storable(response)) (await caches.open(cacheName)).put(request, response.clone());
   return response;
 }
 
