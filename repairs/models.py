@@ -46,6 +46,10 @@ class Customer(models.Model):
         max_length=10, choices=ContactChannel.choices, default=ContactChannel.EMAIL
     )
     time_zone = models.CharField(max_length=64, default="Europe/London")
+    #: When these contact details were shown to belong to the customer: staff took them at the
+    #: counter, the customer signed in, confirmed them from the booking email, or brought the
+    #: device in. Until then (a stranger could have typed anyone's), no texts and few emails.
+    contact_confirmed_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -54,6 +58,10 @@ class Customer(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} <{self.email}>"
+
+    @property
+    def contact_confirmed(self) -> bool:
+        return self.contact_confirmed_at is not None
 
 
 class DeviceKind(models.TextChoices):

@@ -25,11 +25,12 @@ from django.views.decorators.http import require_http_methods, require_POST
 from revivatech.security.ratelimit import BookingIPThrottle, BookingUserThrottle, throttle_page
 
 from . import photos, selectors, services
+from .contact import customer_for_confirmation
 from .demo import DEMO_KINDS, fire_demo_update
 from .forms import BookingForm, QuoteDecisionForm
 from .lifecycle import Status
 from .models import Customer, Photo, QuoteDecision, RepairTicket
-from .presenters import STATUS_SENTENCES, describe_event, format_money
+from .presenters import STATUS_SENTENCES, describe_event, format_money, plain_name
 from .roles import ROLE_CUSTOMER, is_shop_staff, role_of
 
 ACCOUNT_TICKETS_PER_PAGE = 25
@@ -106,6 +107,28 @@ def book(request: HttpRequest) -> HttpResponse:
             )
             return redirect("track", token=ticket.tracking_token)
     return render(request, "repairs/book.html", {"form": form, "linked_customer": customer})
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+def contact_confirm(request: HttpRequest, token: str) -> HttpResponse:
+    """The link in the booking email: the customer confirms the details on file are theirs. A GET
+    only shows them (mail scanners follow links); the button's POST confirms."""
+    customer = customer_for_confirmation(token)
+    if customer is None:
+        return not_found(request)
+    done = customer.contact_confirmed
+    if request.method == "POST":
+        services.confirm_contact(customer)
+        done = True
+    digits = "".join(char for char in customer.phone if char.isdigit())
+    context = {
+        "customer": customer,
+        "name": plain_name(customer.name),
+        "token": token,
+        "done": done,
+        "phone_ending": digits[-3:],
+    }
+    return render(request, "repairs/contact_confirm.html", context)
 
 
 def track(request: HttpRequest, token: str) -> HttpResponse:

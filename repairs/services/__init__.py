@@ -6,6 +6,7 @@ changes a ticket's state: the admin, the API, pages and commands all call these 
 """
 
 from ._common import TransitionError
+from .contact import confirm_contact
 from .history import (
     CLOSED_STATES,
     EXTERNAL_EVENT_KINDS,
@@ -28,6 +29,7 @@ from .lifecycle import (
 from .tickets import CustomerDetails, DeviceDetails, book_repair, create_ticket, update_ticket
 
 __all__ = [
+    "confirm_contact",
     "CLOSED_STATES",
     "EXTERNAL_EVENT_KINDS",
     "MAX_QUOTE_MINOR_UNITS",

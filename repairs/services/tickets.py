@@ -9,6 +9,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from ..models import (
     Customer,
@@ -77,21 +78,24 @@ def _digits(phone: str) -> str:
 def _counter_customer(details: CustomerDetails) -> Customer:
     existing = Customer.objects.filter(email__iexact=details.email, user__isnull=True).order_by("pk").first()
     if existing is None:
-        return _create_customer(details)
+        return _create_customer(details, confirmed=True)
     changed = False
     for field in ("name", "phone", "preferred_contact"):
         value = getattr(details, field)
         if value and getattr(existing, field) != value:
             setattr(existing, field, value)
             changed = True
-    if changed:
+    if changed or existing.contact_confirmed_at is None:
+        existing.contact_confirmed_at = timezone.now()  # checked with the customer in front of them
         existing.full_clean(exclude=["user"])
-        existing.save(update_fields=["name", "phone", "preferred_contact"])
+        existing.save(update_fields=["name", "phone", "preferred_contact", "contact_confirmed_at"])
     return existing
 
 
-def _create_customer(details: CustomerDetails, user=None) -> Customer:
+def _create_customer(details: CustomerDetails, user=None, *, confirmed: bool = False) -> Customer:
     customer = Customer(user=user, **details.__dict__)
+    if confirmed or user is not None:  # staff took them, or the customer's own login
+        customer.contact_confirmed_at = timezone.now()
     customer.full_clean(exclude=["user"])
     customer.save()
     return customer
