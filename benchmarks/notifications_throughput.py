@@ -130,6 +130,8 @@ class Bench:
         self.customer = self._customer()
 
     def _customer(self):
+        from django.utils import timezone
+
         from notifications.models import NotificationPreference, PushDevice, QuietHours
         from repairs.models import Customer
 
@@ -137,6 +139,9 @@ class Bench:
             email="bench-notifications@example.com",
             defaults={"name": "Bench Customer", "phone": PHONE, "preferred_contact": "sms"},
         )
+        if customer.contact_confirmed_at is None:  # texts go only to confirmed numbers
+            customer.contact_confirmed_at = timezone.now()
+            customer.save(update_fields=["contact_confirmed_at"])
         QuietHours.objects.update_or_create(
             customer=customer, defaults={"enabled": False, "start": "21:00", "end": "08:00"}
         )

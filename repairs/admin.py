@@ -875,11 +875,17 @@ class CustomerAdmin(TechnicianScopedAdmin):
     list_filter = ("preferred_contact",)
     search_fields = ("name", "email", "phone")
     raw_id_fields = ("user",)
-    readonly_fields = ("created_at",)
+    readonly_fields = ("created_at", "contact_confirmed_at")
     inlines = (DeviceInline, CustomerTicketInline)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Customer]:
         return customers_visible_to(request.user)
+
+    def save_model(self, request: HttpRequest, obj: Customer, form, change: bool) -> None:
+        # Details staff enter or correct are details the shop checked: confirmed (texts may go).
+        if not change or {"email", "phone"} & set(form.changed_data):
+            obj.contact_confirmed_at = timezone.now()
+        super().save_model(request, obj, form, change)
 
 
 @admin.register(Device)

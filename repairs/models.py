@@ -53,6 +53,10 @@ class Customer(models.Model):
         editable=False,
         help_text="The staff realtime demo's made-up customer: never notified, never matched to a booking.",
     )
+    #: When these contact details were shown to belong to the customer: staff took them at the
+    #: counter, the customer signed in, confirmed them from the booking email, or brought the
+    #: device in. Until then (a stranger could have typed anyone's), no texts and few emails.
+    contact_confirmed_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -61,6 +65,10 @@ class Customer(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} <{self.email}>"
+
+    @property
+    def contact_confirmed(self) -> bool:
+        return self.contact_confirmed_at is not None
 
 
 class DeviceKind(models.TextChoices):

@@ -123,6 +123,25 @@ def render_variant_files(file: IO[bytes], base_name: str) -> list[dict]:
     return variants
 
 
+PLACEHOLDER_CONTENT_TYPE = "image/svg+xml"
+#: Width of the placeholder's drawing (its height keeps the photo's proportions).
+PLACEHOLDER_WIDTH = 320
+
+
+def placeholder_svg(width: int | None, height: int | None) -> str:
+    """A grey card of the photo's proportions saying the photo is being prepared."""
+    box_height = round(PLACEHOLDER_WIDTH * height / width) if width and height else 240
+    box_height = max(60, min(box_height, 4 * PLACEHOLDER_WIDTH))
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{PLACEHOLDER_WIDTH}" height="{box_height}" '
+        f'viewBox="0 0 {PLACEHOLDER_WIDTH} {box_height}" role="img" aria-label="Preparing the photo">'
+        f'<rect width="100%" height="100%" fill="#e8ecef"/>'
+        f'<text x="50%" y="50%" text-anchor="middle" dominant-baseline="middle" '
+        f'font-family="system-ui, sans-serif" font-size="16" fill="#4a5560">Preparing the photo…</text>'
+        f"</svg>"
+    )
+
+
 def delete_variant_files(variants: list[dict]) -> None:
     for variant in variants:
         default_storage.delete(variant["name"])
@@ -153,4 +172,5 @@ def picture_sources(photo, url_for) -> dict:
         "width": widths[-1],
         "height": round(height * widths[-1] / photo.width) if photo.width and height else None,
         "full": url_for(widths[-1], "webp"),
+        "pending": not photo.variants,  # the worker has not rendered it yet: a placeholder shows
     }

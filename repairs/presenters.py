@@ -7,6 +7,7 @@ functions only pick an entry and fill in the payload's values.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from revivatech.money import EXPONENTS
@@ -125,6 +126,32 @@ FALLBACK_TEXT = {"title": "Update", "detail": ""}
 class _BlankForMissing(dict):
     def __missing__(self, key: str) -> str:
         return ""
+
+
+#: Longest name put into a message (names in booking forms are typed by anyone).
+MESSAGE_NAME_MAX_LENGTH = 40
+_LINK_LIKE = re.compile(
+    r"(?:[a-z][a-z0-9+.-]*:/*\S*)"  # scheme:… (http://, mailto:, javascript:)
+    r"|(?:www\.\S*)"
+    r"|(?:\S*@\S*)"  # an email address
+    r"|(?:\S+\.(?:[a-z]{2,24})(?:[/:?#]\S*)?(?=\s|$))",  # something.tld, evil.co.uk/path
+    re.IGNORECASE,
+)
+_NOT_NAME_CHARS = re.compile(r"[^\w\s'’.\-]", re.UNICODE)
+
+
+def plain_name(name: str, max_length: int = MESSAGE_NAME_MAX_LENGTH) -> str:
+    """A name as short plain text for messages: nothing that looks like a link, an address or
+    markup (a stranger's "name" must not turn the shop's messages into phishing), digits runs
+    dropped (no phone numbers to call), at most ``max_length`` characters."""
+    text = re.sub(r"<[^>]*>?", " ", name or "")  # markup, whole tags
+    text = _LINK_LIKE.sub(" ", text)
+    text = _NOT_NAME_CHARS.sub(" ", text)
+    text = re.sub(r"\d{3,}", " ", text)
+    text = " ".join(text.split())
+    if len(text) > max_length:
+        text = text[:max_length].rsplit(" ", 1)[0] if " " in text[:max_length] else text[:max_length]
+    return text.strip(" .-'’")
 
 
 def format_money(amount_minor: int | None, currency: str) -> str:

@@ -21,6 +21,9 @@ def export_customer_data(customer: Customer) -> dict[str, Any]:
             "email": customer.email,
             "phone": customer.phone,
             "preferred_contact": customer.preferred_contact,
+            "contact_confirmed_at": (
+                customer.contact_confirmed_at.isoformat() if customer.contact_confirmed_at else None
+            ),
             "time_zone": customer.time_zone,
             "created_at": customer.created_at.isoformat(),
             "login": customer.user.get_username() if customer.user_id else None,
@@ -90,6 +93,7 @@ def erase_customer_data(customer: Customer) -> dict[str, int]:
     customer.name = "Erased customer"
     customer.email = f"erased-{customer.pk}@invalid.example"
     customer.phone = ""
+    customer.contact_confirmed_at = None  # nothing left to confirm
     customer.user = None
     customer.save()
     if user is not None:

@@ -19,6 +19,7 @@ urlpatterns = [
     path("photos/<int:photo_id>/", views.photo, name="photo"),
     path("photos/<int:photo_id>/<int:width>.<str:fmt>", views.photo, name="photo-variant"),
     path("photos/<int:photo_id>/original/", views.photo_original, name="photo-original"),
+    path("contact/confirm/<str:token>/", views.contact_confirm, name="contact-confirm"),
     path("account/repairs/", views.account_repairs, name="account-repairs"),
     path("demo/realtime/", views.realtime_demo, name="realtime-demo"),
     path("demo/realtime/new/", views.realtime_demo_new, name="realtime-demo-new"),

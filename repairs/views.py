@@ -26,11 +26,12 @@ from revivatech.links import absolute_url
 from revivatech.security.ratelimit import BookingIPThrottle, BookingUserThrottle, throttle_page
 
 from . import photos, selectors, services
+from .contact import customer_for_confirmation
 from .demo import DEMO_KINDS, create_demo_ticket, demo_tickets, fire_demo_update
 from .forms import BookingForm, QuoteDecisionForm
 from .lifecycle import Status
 from .models import Customer, Photo, QuoteDecision, RepairTicket
-from .presenters import STATUS_SENTENCES, describe_event, event_payload, format_money
+from .presenters import STATUS_SENTENCES, describe_event, event_payload, format_money, plain_name
 from .roles import ROLE_CUSTOMER, is_shop_staff, role_of
 
 ACCOUNT_TICKETS_PER_PAGE = 25
@@ -94,8 +95,9 @@ def book(request: HttpRequest) -> HttpResponse:
     customer = _linked_customer(request)
     form = BookingForm(request.POST if request.method == "POST" else None, customer=customer)
     if request.method == "POST" and form.is_valid():
-        # Staff and technicians booking for a walk-in customer must not become that customer.
-        booking_user = request.user if role_of(request.user) == ROLE_CUSTOMER else None
+        # Staff and technicians book for a walk-in (never becoming that customer): the service
+        # trusts their typing over a stranger's, see book_repair.
+        booking_user = request.user if request.user.is_authenticated else None
         try:
             ticket = services.book_repair(
                 customer=form.customer_details(),
@@ -113,6 +115,28 @@ def book(request: HttpRequest) -> HttpResponse:
             )
             return redirect("track", token=ticket.tracking_token)
     return render(request, "repairs/book.html", {"form": form, "linked_customer": customer})
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+def contact_confirm(request: HttpRequest, token: str) -> HttpResponse:
+    """The link in the booking email: the customer confirms the details on file are theirs. A GET
+    only shows them (mail scanners follow links); the button's POST confirms."""
+    customer = customer_for_confirmation(token)
+    if customer is None:
+        return not_found(request)
+    done = customer.contact_confirmed
+    if request.method == "POST":
+        services.confirm_contact(customer)
+        done = True
+    digits = "".join(char for char in customer.phone if char.isdigit())
+    context = {
+        "customer": customer,
+        "name": plain_name(customer.name),
+        "token": token,
+        "done": done,
+        "phone_ending": digits[-3:],
+    }
+    return render(request, "repairs/contact_confirm.html", context)
 
 
 def track(request: HttpRequest, token: str) -> HttpResponse:
@@ -218,12 +242,18 @@ def receipt(request: HttpRequest, token: str) -> HttpResponse:
 
 
 def _variant_response(request: HttpRequest, photo: Photo | None, width: int | None, fmt: str) -> HttpResponse:
-    """A normalised AVIF/WebP variant of the photo (rendered on the spot if Celery has not yet);
-    never the original, which may carry EXIF location data."""
+    """A normalised AVIF/WebP variant of the photo; never the original, which may carry EXIF
+    location data. Until a worker has rendered the variants, a placeholder (a 49-megapixel photo
+    takes seconds to encode: never inside a request when workers exist to do it)."""
     if photo is None or fmt not in photos.VARIANT_FORMATS:
         return not_found(request)
     if not photo.variants:
-        try:
+        if services.variants_render_in_worker():
+            if not photo.image or not photo.image.storage.exists(photo.image.name):
+                return not_found(request)  # nothing to render from: no point waiting
+            services.request_photo_variants(photo)
+            return _photo_placeholder(photo)
+        try:  # no broker (eager mode): nobody else will render them
             photo = services.render_photo_variants(photo)
         except (FileNotFoundError, OSError, ValueError):
             return not_found(request)
@@ -237,6 +267,18 @@ def _variant_response(request: HttpRequest, photo: Photo | None, width: int | No
         return not_found(request)
     response = HttpResponse(content, content_type=photos.CONTENT_TYPES[fmt])
     response["Cache-Control"] = PHOTO_CACHE_CONTROL
+    return response
+
+
+def _photo_placeholder(photo: Photo) -> HttpResponse:
+    """A neutral picture of the photo's proportions saying it is being prepared (no user text in
+    it), never cached, so the next look gets the real one."""
+    response = HttpResponse(
+        photos.placeholder_svg(photo.width, photo.height), content_type=photos.PLACEHOLDER_CONTENT_TYPE
+    )
+    response["Cache-Control"] = "private, no-store"
+    response["Retry-After"] = "5"
+    response["X-Photo-Pending"] = "1"
     return response
 
 

@@ -8,6 +8,7 @@ import factory
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
 from PIL import Image
 
 from repairs import services
@@ -59,6 +60,9 @@ class CustomerFactory(factory.django.DjangoModelFactory):
     name = factory.Faker("name")
     email = factory.Sequence(lambda n: f"customer{n}@example.com")
     phone = "+44 7700 900123"
+    #: A customer the shop knows (booked in at the counter): their details are confirmed. Pass
+    #: ``contact_confirmed_at=None`` for details a stranger typed into the booking form.
+    contact_confirmed_at = factory.LazyFunction(timezone.now)
 
 
 class CustomerWithLoginFactory(CustomerFactory):

@@ -26,6 +26,7 @@ def staff_token(username: str = "faults-staff") -> str:
 def tickets_in_repair(count: int, *, label: str = "[faults] in repair") -> list[TrackedTicket]:
     """``count`` tickets in repair (status toggles in_repair <-> awaiting_parts are then legal)."""
     from django.contrib.auth import get_user_model
+    from django.utils import timezone
 
     from repairs import services
     from repairs.models import Customer, Device, RepairTicket
@@ -35,7 +36,9 @@ def tickets_in_repair(count: int, *, label: str = "[faults] in repair") -> list[
     ready = RepairTicket.objects.filter(problem_description=label, status__in=["in_repair", "awaiting_parts"])
     missing = count - ready.count()
     if missing > 0:
-        customer, _ = Customer.objects.get_or_create(email="faults@example.com", defaults={"name": "Faults"})
+        customer, _ = Customer.objects.get_or_create(
+            email="faults@example.com", defaults={"name": "Faults", "contact_confirmed_at": timezone.now()}
+        )
         for _ in range(missing):
             device = Device.objects.create(customer=customer, kind="phone", brand="Fault", model="X")
             ticket = services.create_ticket(customer=customer, device=device, problem=label, by=staff)

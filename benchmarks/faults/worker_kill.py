@@ -54,7 +54,7 @@ def queue_emails(count: int, run: str, *, publish: bool = True) -> list[int]:
     from repairs.models import Customer
 
     customer, _ = Customer.objects.get_or_create(
-        email="faults-worker@example.com", defaults={"name": "Fault"}
+        email="faults-worker@example.com", defaults={"name": "Fault", "contact_confirmed_at": timezone.now()}
     )
     template = MessageTemplate.objects.get(key="status_changed")
     context = message_context(customer)

@@ -9,7 +9,7 @@ from django.conf import settings
 from django.urls import reverse
 
 from repairs.models import Customer, RepairTicket
-from repairs.presenters import STATUS_SENTENCES, describe_event, format_money, status_label
+from repairs.presenters import STATUS_SENTENCES, describe_event, format_money, plain_name, status_label
 from repairs.shop import shop_context
 
 from . import preferences
@@ -35,7 +35,8 @@ def base_context() -> dict[str, Any]:
 
 
 def customer_context(customer: Customer) -> dict[str, Any]:
-    name = (customer.name or "").strip()
+    # Short plain text, never a link: the name may have been typed by a stranger.
+    name = plain_name(customer.name)
     return {"name": name, "first_name": name.split()[0] if name else "there"}
 
 

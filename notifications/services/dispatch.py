@@ -19,6 +19,7 @@ import logging
 import re
 import uuid
 from collections.abc import Sequence
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
@@ -26,7 +27,8 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from repairs.models import Customer, RepairTicket
+from repairs.contact import contact_confirmation_token
+from repairs.models import ContactChannel, Customer, RepairTicket
 
 from .. import providers
 from ..models import (
@@ -157,6 +159,29 @@ def _recipients(customer: Customer, channel: str) -> tuple[list[tuple[str, PushD
     return [(device.token, device) for device in devices], ""
 
 
+def _unconfirmed_contact_reason(customer: Customer, channel: str, address: str) -> str:
+    """Why a message to details nobody has confirmed yet (typed into the public booking form, by
+    anyone) is not sent: no texts at all (SMS pumping), and emails rationed per address and in
+    total per day (the shop's name must not become a way to mail anybody at will)."""
+    if customer.contact_confirmed or channel == Channel.PUSH:  # push devices need a login
+        return ""
+    if channel == Channel.SMS:
+        return (
+            "the number is not confirmed yet: texts start once the customer confirms it from the "
+            "booking email or brings the device in"
+        )
+    since = timezone.now() - timedelta(days=1)
+    unconfirmed = Message.objects.filter(
+        channel=Channel.EMAIL, created_at__gte=since, customer__contact_confirmed_at__isnull=True
+    ).exclude(status=MessageStatus.SKIPPED)
+    per_address = settings.NOTIFICATIONS_UNCONFIRMED_PER_ADDRESS_DAILY
+    if unconfirmed.filter(recipient__iexact=address).count() >= per_address:
+        return f"{per_address} emails already went to this unconfirmed address in the last 24 hours"
+    if unconfirmed.count() >= settings.NOTIFICATIONS_UNCONFIRMED_DAILY_BUDGET:
+        return "the day's budget of emails to unconfirmed addresses is spent"
+    return ""
+
+
 def _create_channel_messages(dispatch: Dispatch, channel: str, step: int) -> list[Message]:
     """The rows of one channel: queued ones (returned) or a skipped one with the reason."""
     customer = dispatch.customer
@@ -178,6 +203,10 @@ def _create_channel_messages(dispatch: Dispatch, channel: str, step: int) -> lis
     recipients, reason = _recipients(customer, channel)
     if not recipients:
         _skip(dispatch, channel, step, reason)
+        return []
+    held = _unconfirmed_contact_reason(customer, channel, recipients[0][0])
+    if held:
+        _skip(dispatch, channel, step, held, recipients[0][0])
         return []
     now = timezone.now()
     held_until = preferences.hold_until(customer, channel, dispatch.priority, now)
@@ -213,12 +242,27 @@ def _create_channel_messages(dispatch: Dispatch, channel: str, step: int) -> lis
     return created
 
 
+def confirm_contact_url(customer: Customer) -> str:
+    """The signed link that lets the customer confirm the details a booking form put on file."""
+    token = contact_confirmation_token(customer)
+    return settings.NOTIFICATIONS_PUBLIC_URL + reverse("contact-confirm", args=[token])
+
+
 def _render(source, channel: str, dispatch: Dispatch, customer: Customer, token: str) -> rendering.Rendered:
     context = dispatch.context
     if channel == Channel.EMAIL:
         unsubscribe = email_unsubscribe_url(customer, dispatch.kind)
+        # Details nobody vouched for yet, with a number to text: the email (which reached the
+        # address) carries the link that confirms them.
+        wants_texts = bool(e164(customer.phone)) and customer.preferred_contact == ContactChannel.SMS
+        confirm = confirm_contact_url(customer) if not customer.contact_confirmed and wants_texts else ""
         return rendering.render_email(
-            source, context, kind=dispatch.kind, message_token=token, unsubscribe_url=unsubscribe
+            source,
+            context,
+            kind=dispatch.kind,
+            message_token=token,
+            unsubscribe_url=unsubscribe,
+            confirm_contact_url=confirm,
         )
     if channel == Channel.SMS:
         return rendering.render_sms(source, context)

@@ -88,6 +88,7 @@ def render_email(
     message_token: str,
     unsubscribe_url: str = "",
     track: bool = True,
+    confirm_contact_url: str = "",
 ) -> Rendered:
     """Subject, plain text and HTML of one email; marketing carries a one-click unsubscribe."""
     subject = one_line(render_text(template.subject, context), MAX_SUBJECT_LENGTH)
@@ -113,13 +114,22 @@ def render_email(
             "site_url": settings.SITE_URL,
             "preferences_url": preferences_url,
             "unsubscribe_url": unsubscribe_url,
+            "confirm_contact_url": confirm_contact_url,
             "open_pixel_url": open_pixel,
             "is_marketing": kind == MessageKind.MARKETING,
         },
     )
     if track and settings.NOTIFICATIONS_TRACK_CLICKS:
-        body_html = _track_links(body_html, message_token, skip={preferences_url, unsubscribe_url})
+        body_html = _track_links(
+            body_html, message_token, skip={preferences_url, unsubscribe_url, confirm_contact_url}
+        )
     footer = [f"-- \n{context.get('shop_name', settings.SHOP_NAME)}", *_shop_lines(context.get("shop") or {})]
+    if confirm_contact_url:
+        footer.insert(
+            0,
+            "Did you book this repair? Confirm your details to get texts about it too "
+            f"(if it was not you, ignore this email): {confirm_contact_url}\n",
+        )
     if preferences_url:
         footer.append(f"Choose which messages you get (no login needed): {preferences_url}")
     if unsubscribe_url:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import time
 from collections.abc import Iterable
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -65,6 +66,15 @@ def _failure(intent: dict[str, Any]) -> tuple[str, str]:
     error = intent.get("last_payment_error") or {}
     code = error.get("decline_code") or error.get("code") or ""
     return str(code), str(error.get("message") or "")
+
+
+def _signed_at(signature_header: str) -> int:
+    """The ``t=`` of a Stripe-Signature header the SDK has already accepted."""
+    for item in signature_header.split(","):
+        key, _, value = item.strip().partition("=")
+        if key == "t":
+            return int(value)
+    raise WebhookVerificationError("Invalid Stripe-Signature: no timestamp.")
 
 
 def _when(timestamp: Any) -> datetime | None:
@@ -289,6 +299,14 @@ class StripeGateway:
             ) from error
         except UnicodeDecodeError as error:
             raise WebhookVerificationError("The body is not UTF-8.") from error
+        # The SDK only refuses timestamps too far in the past; one far in the future (a signature
+        # made ahead, to be replayed for days) is refused here, with the same tolerance.
+        ahead = _signed_at(signature_header) - time.time()
+        if ahead > self._webhook_tolerance:
+            raise WebhookVerificationError(
+                f"Invalid Stripe-Signature: timestamp {int(ahead)} s in the future "
+                f"(limit {self._webhook_tolerance} s)."
+            )
         try:
             event = json.loads(body)
             event_id, event_type = str(event["id"]), str(event["type"])

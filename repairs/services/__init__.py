@@ -6,6 +6,7 @@ changes a ticket's state: the admin, the API, pages and commands all call these 
 """
 
 from ._common import TransitionError
+from .contact import confirm_contact
 from .history import (
     CLOSED_STATES,
     EXTERNAL_EVENT_KINDS,
@@ -15,6 +16,8 @@ from .history import (
     record_quality_check,
     record_ticket_event,
     render_photo_variants,
+    request_photo_variants,
+    variants_render_in_worker,
 )
 from .lifecycle import (
     MAX_QUOTE_MINOR_UNITS,
@@ -27,6 +30,7 @@ from .lifecycle import (
 from .tickets import CustomerDetails, DeviceDetails, book_repair, create_ticket, update_ticket
 
 __all__ = [
+    "confirm_contact",
     "CLOSED_STATES",
     "EXTERNAL_EVENT_KINDS",
     "MAX_QUOTE_MINOR_UNITS",
@@ -44,6 +48,8 @@ __all__ = [
     "record_ticket_event",
     "reopen_declined_quote",
     "render_photo_variants",
+    "request_photo_variants",
+    "variants_render_in_worker",
     "send_quote",
     "transition_ticket",
     "update_ticket",

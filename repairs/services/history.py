@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
@@ -96,9 +97,30 @@ def add_photo(
     return photo
 
 
+#: How long a queued render is trusted before a page asking for the photo queues it again (a
+#: broker outage at upload time loses the first one; the database still knows it is missing).
+VARIANTS_REQUEUE_SECONDS = 120
+
+
+def variants_render_in_worker() -> bool:
+    """Do Celery workers render variants? Not in eager mode (no broker: tasks run in-process)."""
+    from revivatech.celery import app
+
+    return not app.conf.task_always_eager
+
+
+def request_photo_variants(photo: Photo) -> None:
+    """A page needs variants that do not exist yet: make sure a worker renders them, at most once
+    per ``VARIANTS_REQUEUE_SECONDS`` however many requests ask (never in the request itself)."""
+    # The stored name is random per upload, so a key never outlives its photo's identity.
+    key = f"repairs:photo-variants-queued:{photo.pk}:{photo.image.name}"
+    if cache.add(key, 1, timeout=VARIANTS_REQUEUE_SECONDS):
+        _enqueue_after_commit("repairs.render_photo_variants", photo.pk)
+
+
 def render_photo_variants(photo: Photo) -> Photo:
-    """Render the photo's AVIF/WebP variants once (Celery does it after upload; a page that needs
-    them first does it on the spot). The encoding runs outside any transaction; if two callers
+    """Render the photo's AVIF/WebP variants once (a Celery worker does it after upload; without
+    a broker, the eager task does it in-process). The encoding runs outside any transaction; if two callers
     race, the first to save wins and the other's files are removed."""
     current = Photo.objects.get(pk=photo.pk)
     if current.variants:

@@ -15,6 +15,7 @@ from ..models import (
     StatusChange,
 )
 from ._common import TransitionError, _actor, _lock, _record_event
+from .contact import confirm_contact
 
 MAX_QUOTE_MINOR_UNITS = 100_000_000  # a million in major units: far above any repair
 #: Statuses in which a quote may be sent or replaced.
@@ -57,6 +58,9 @@ def transition_ticket(ticket: RepairTicket, to_status: str, *, by=None, note: st
         locked.quote_decided_at = timezone.now()
     _apply_transition(locked, to_status, by=by, note=note.strip())
     locked.save()
+    if to_status == Status.RECEIVED:
+        # The customer brought the device in: the shop has checked the details with them.
+        confirm_contact(locked.customer)
     _record_event(
         locked,
         EventKind.STATUS_CHANGED,

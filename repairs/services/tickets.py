@@ -9,6 +9,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from ..models import (
     Customer,
@@ -17,7 +18,7 @@ from ..models import (
     Priority,
     RepairTicket,
 )
-from ..roles import ROLE_CUSTOMER, is_technician, role_of
+from ..roles import ROLE_CUSTOMER, ROLE_STAFF, ROLE_TECHNICIAN, is_technician, role_of
 from ._common import _actor, _lock, _record_event, _require_text
 
 
@@ -43,33 +44,60 @@ class DeviceDetails:
 
 
 def _customer_for_booking(details: CustomerDetails, user) -> Customer:
-    # Staff and technicians booking at the counter book for a walk-in, never for themselves.
     if user is not None and role_of(user) == ROLE_CUSTOMER:
+        # A signed-in customer books as themselves; the form shows their details read-only.
         customer = Customer.objects.filter(user=user).first()
         if customer:
             return customer
         return _create_customer(details, user=user)
-    # Anonymous bookings reuse an existing login-less customer with the same email.
-    existing = (
-        Customer.objects.filter(email__iexact=details.email, user__isnull=True, is_demo=False)
-        .order_by("pk")
-        .first()
-    )
-    if existing:
-        changed = False
-        for field in ("name", "phone", "preferred_contact"):
-            value = getattr(details, field)
-            if value and getattr(existing, field) != value:
-                setattr(existing, field, value)
-                changed = True
-        if changed:
-            existing.save(update_fields=["name", "phone", "preferred_contact"])
-        return existing
+    if user is not None and role_of(user) in (ROLE_STAFF, ROLE_TECHNICIAN):
+        # Staff or a technician at the counter, with the walk-in in front of them: they may update
+        # the details on file (never those of a customer who has a login of their own).
+        return _counter_customer(details)
+    # A stranger: the typed details are unproven, so they never change a customer on file. They
+    # reuse a login-less customer only when nothing would change; otherwise the booking gets a
+    # customer record of its own, and every message about its ticket goes to what was typed.
+    for existing in Customer.objects.filter(
+        email__iexact=details.email, user__isnull=True, is_demo=False
+    ).order_by("pk"):
+        if _same_contact(existing, details):
+            return existing
     return _create_customer(details)
 
 
-def _create_customer(details: CustomerDetails, user=None) -> Customer:
+def _same_contact(customer: Customer, details: CustomerDetails) -> bool:
+    return (
+        " ".join(customer.name.split()).casefold() == " ".join(details.name.split()).casefold()
+        and _digits(customer.phone) == _digits(details.phone)
+        and customer.preferred_contact == details.preferred_contact
+    )
+
+
+def _digits(phone: str) -> str:
+    return "".join(char for char in phone or "" if char.isdigit())
+
+
+def _counter_customer(details: CustomerDetails) -> Customer:
+    existing = Customer.objects.filter(email__iexact=details.email, user__isnull=True).order_by("pk").first()
+    if existing is None:
+        return _create_customer(details, confirmed=True)
+    changed = False
+    for field in ("name", "phone", "preferred_contact"):
+        value = getattr(details, field)
+        if value and getattr(existing, field) != value:
+            setattr(existing, field, value)
+            changed = True
+    if changed or existing.contact_confirmed_at is None:
+        existing.contact_confirmed_at = timezone.now()  # checked with the customer in front of them
+        existing.full_clean(exclude=["user"])
+        existing.save(update_fields=["name", "phone", "preferred_contact", "contact_confirmed_at"])
+    return existing
+
+
+def _create_customer(details: CustomerDetails, user=None, *, confirmed: bool = False) -> Customer:
     customer = Customer(user=user, **details.__dict__)
+    if confirmed or user is not None:  # staff took them, or the customer's own login
+        customer.contact_confirmed_at = timezone.now()
     customer.full_clean(exclude=["user"])
     customer.save()
     return customer
@@ -82,7 +110,11 @@ def book_repair(
     problem: str,
     user=None,
 ) -> RepairTicket:
-    """A customer books a repair: creates (or reuses) the customer, the device and the ticket."""
+    """A customer books a repair: creates (or reuses) the customer, the device and the ticket.
+
+    ``user`` is who is signed in: a customer books as themselves, staff and technicians for a
+    walk-in (they may update the walk-in's details), nobody (``None``) as a stranger whose typed
+    details never change a customer on file (see ``_customer_for_booking``)."""
     problem = _require_text(problem, "problem_description")
     with transaction.atomic():
         customer_obj = _customer_for_booking(customer, user)

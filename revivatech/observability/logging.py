@@ -52,6 +52,7 @@ def request_id_from_record(logger: Any, method_name: str, event_dict: dict[str, 
     cleared; they pass the request as ``extra``, which carries our id."""
     record = event_dict.get("_record")
     request = getattr(record, "request", None) if record is not None else None
+    request = getattr(request, "original", request)  # masked by the PII filter: the real request
     request_id = getattr(request, "request_id", None)
     if request_id:
         event_dict.setdefault("request_id", request_id)

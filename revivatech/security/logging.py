@@ -130,6 +130,8 @@ def mask_value(value: Any, depth: int = 0) -> Any:
     """Strings masked; dicts, lists and tuples walked (sensitive keys masked whole)."""
     if depth > 6:
         return value
+    if isinstance(value, MaskedText):
+        return value  # masked already (by another handler's filter): keep its original
     if isinstance(value, str):
         return mask_text(value)
     if isinstance(value, Mapping):
@@ -141,6 +143,37 @@ def mask_value(value: Any, depth: int = 0) -> Any:
         return [mask_value(item, depth + 1) for item in value]
     if isinstance(value, tuple):
         return tuple(mask_value(item, depth + 1) for item in value)
+    return mask_object(value)
+
+
+#: Values whose text never holds personal data; anything else is checked through its text.
+_PLAIN_TYPES = (bool, int, float, type(None))
+
+
+class MaskedText(str):
+    """The masked text of an object: what any formatter or renderer prints. ``original`` keeps the
+    object for code that reads its attributes rather than printing it (the request id of a
+    ``django.request`` line)."""
+
+    original: Any = None
+
+
+def mask_object(value: Any) -> Any:
+    """Any other object (Django's ``request`` on ``django.request`` and CSRF records, a model
+    instance …): renderers and formatters print its ``str``/``repr``, so when either holds
+    something the rules mask, the object is replaced by its masked text; otherwise kept as is."""
+    if isinstance(value, _PLAIN_TYPES):
+        return value
+    for show in (str, repr):
+        try:
+            text = show(value)
+        except Exception:  # noqa: S112 - a broken __str__ must not lose the line: the renderer copes
+            continue
+        masked = mask_text(text)
+        if masked != text:
+            result = MaskedText(masked)
+            result.original = value
+            return result
     return value
 
 
@@ -173,7 +206,7 @@ class PIIMaskingFilter(logging.Filter):
                 continue
             if _is_sensitive_key(name) and isinstance(value, (str, int)):
                 setattr(record, name, MASK)
-            elif isinstance(value, (str, Mapping, list, tuple)):
+            else:
                 setattr(record, name, mask_value(value))
         if record.exc_info and not record.exc_text:
             record.exc_text = _exception_formatter.formatException(record.exc_info)

@@ -112,6 +112,11 @@ NOTIFICATIONS_PROVIDER_COOLDOWN_SECONDS = env_int("NOTIFICATIONS_PROVIDER_COOLDO
 
 # --- Outbox and workers -----------------------------------------------------------------------------
 NOTIFICATIONS_MAX_ATTEMPTS = env_int("NOTIFICATIONS_MAX_ATTEMPTS", 6)
+#: Contact details typed into the public booking form are unconfirmed until the customer confirms
+#: them (link in the booking email) or brings the device in: no texts until then, and emails to
+#: them capped per address and in total over any 24 hours.
+NOTIFICATIONS_UNCONFIRMED_PER_ADDRESS_DAILY = env_int("NOTIFICATIONS_UNCONFIRMED_PER_ADDRESS_DAILY", 3)
+NOTIFICATIONS_UNCONFIRMED_DAILY_BUDGET = env_int("NOTIFICATIONS_UNCONFIRMED_DAILY_BUDGET", 200)
 #: Backoff: base * 2**(attempt-1), capped, with jitter (half fixed, half random).
 NOTIFICATIONS_RETRY_BASE_SECONDS = _env_float("NOTIFICATIONS_RETRY_BASE_SECONDS", 30.0)
 NOTIFICATIONS_RETRY_MAX_SECONDS = _env_float("NOTIFICATIONS_RETRY_MAX_SECONDS", 3600.0)

@@ -65,6 +65,10 @@ AXES_ENABLED = env_bool("AXES_ENABLED", default=True)
 AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+#: Failures allowed per client IP over all usernames (password spraying) within the cool-off;
+#: higher than the per-user limit, since an office or the shop's counter share one address. 0: off.
+AXES_IP_FAILURE_LIMIT = env_int("AXES_IP_FAILURE_LIMIT", 30)
+AXES_HANDLER = "revivatech.security.axes_handler.LoginLockoutHandler"
 AXES_RESET_ON_SUCCESS = True
 #: No record of successful logins (personal data with no use here); failures expire with the cool-off.
 AXES_DISABLE_ACCESS_LOG = True

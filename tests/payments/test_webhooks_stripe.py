@@ -225,3 +225,16 @@ def test_without_a_webhook_secret_the_endpoint_asks_stripe_to_retry(client, stri
 
 def test_only_post_is_accepted(client, stripe_fake):
     assert client.get(URL).status_code == 405
+
+
+def test_a_timestamp_far_in_the_future_is_refused(client, stripe_fake, paid_intent, settings):
+    """A signature dated ahead could be replayed for as long as it stays "fresh": the tolerance
+    applies both ways."""
+    payment, intent = paid_intent
+    event = stripe_fake.event("payment_intent.succeeded", intent)
+    ahead = int(time.time()) + settings.STRIPE_WEBHOOK_TOLERANCE_SECONDS + 3600
+    response = deliver(client, event, timestamp=ahead)
+    assert response.status_code == 400 and "future" in response.json()["detail"]
+    assert ProviderEvent.objects.count() == 0
+    slightly_ahead = deliver(client, event, timestamp=int(time.time()) + 30)  # clock skew is fine
+    assert slightly_ahead.status_code == 200

@@ -662,6 +662,22 @@ def test_staff_manage_customers(client, staff_user, ticket):
     assert ticket.customer.phone == "+44 20 7946 0000"
 
 
+def test_details_staff_correct_in_the_admin_count_as_confirmed(client, staff_user, ticket):
+    """A stranger's typed details wait for a confirmation; staff correcting them vouch for them."""
+    type(ticket.customer).objects.filter(pk=ticket.customer.pk).update(contact_confirmed_at=None)
+    login(client, staff_user)
+    url = reverse("admin:repairs_customer_change", args=[ticket.customer.pk])
+    data = form_values(client, url, form_id="customer_form")
+    data["name"] = "Renamed Only"
+    assert client.post(url, data).status_code == 302
+    ticket.customer.refresh_from_db()
+    assert ticket.customer.contact_confirmed_at is None  # the name alone vouches for nothing
+    data["phone"] = "+44 20 7946 0001"
+    assert client.post(url, data).status_code == 302
+    ticket.customer.refresh_from_db()
+    assert ticket.customer.contact_confirmed_at is not None
+
+
 def test_history_is_read_only_in_the_admin(client, staff_user, ticket):
     login(client, staff_user)
     event = TicketEvent.objects.get(ticket=ticket)

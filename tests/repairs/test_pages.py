@@ -408,7 +408,7 @@ def test_receipt_has_the_intake_details_and_a_qr_code(client, ticket):
 
 
 def test_tracked_photo_is_served_privately(client, ticket):
-    photo = add_photo(ticket, visible=True)
+    photo = services.render_photo_variants(add_photo(ticket, visible=True))  # as the worker does
     response = client.get(reverse("track-photo", args=[ticket.tracking_token, photo.pk]))
     assert response.status_code == 200
     assert response["Content-Type"] == "image/webp"  # a normalised variant, never the original upload

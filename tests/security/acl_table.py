@@ -224,6 +224,20 @@ PAGE_ROWS: list[Row] = [
         "A's push device (A last: it is removed)",
     ),
     Row(
+        "contact/confirm/<str:token>/",
+        "GET",
+        lambda w: "/contact/confirm/forged-token/",
+        everyone(404),
+        "forged",
+    ),
+    Row(
+        "contact/confirm/<str:token>/",
+        "POST",
+        lambda w: "/contact/confirm/forged-token/",
+        everyone(404),
+        "forged",
+    ),
+    Row(
         "notifications/unsubscribe/<str:token>/",
         "GET",
         lambda w: "/notifications/unsubscribe/forged-token/",

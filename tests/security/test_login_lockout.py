@@ -121,3 +121,25 @@ def test_the_api_token_endpoint_still_issues_tokens(client, customer):
         content_type="application/json",
     )
     assert response.status_code == 200 and len(response.json()["token"]) == 40
+
+
+def test_spraying_many_usernames_from_one_address_is_locked_out(client, staff_user, settings):
+    """One password tried on many accounts never reaches the per-(username, address) limit; the
+    address's own limit locks it out, and other addresses are unaffected."""
+    settings.AXES_IP_FAILURE_LIMIT = 8
+    statuses = [
+        client.post(reverse("login"), {"username": f"victim{n}", "password": "Summer2026!"}).status_code
+        for n in range(8)
+    ]
+    assert statuses == [200] * 7 + [429]
+    assert client.post(reverse("login"), {"username": "victim99", "password": "x"}).status_code == 429
+    # Even the right password of a real account, from that address, waits for the cool-off …
+    right = client.post(reverse("login"), {"username": staff_user.username, "password": DEFAULT_PASSWORD})
+    assert right.status_code == 429
+    # … while the same account from another address signs in.
+    elsewhere = client.post(
+        reverse("login"),
+        {"username": staff_user.username, "password": DEFAULT_PASSWORD},
+        REMOTE_ADDR="198.51.100.7",
+    )
+    assert elsewhere.status_code == 302
