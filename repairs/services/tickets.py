@@ -78,7 +78,11 @@ def _digits(phone: str) -> str:
 
 
 def _counter_customer(details: CustomerDetails) -> Customer:
-    existing = Customer.objects.filter(email__iexact=details.email, user__isnull=True).order_by("pk").first()
+    existing = (
+        Customer.objects.filter(email__iexact=details.email, user__isnull=True, is_demo=False)
+        .order_by("pk")
+        .first()
+    )
     if existing is None:
         return _create_customer(details, confirmed=True)
     changed = False
