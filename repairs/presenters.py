@@ -78,6 +78,7 @@ EVENT_TEXT: dict[str, Any] = {
         "detail": "Nothing was charged. You can try again or pay at the shop.",
     },
     "ticket.payment_refunded": {"title": "Refund issued: {money}", "detail": "{reason}"},
+    "ticket.ready_by_updated": {"title": "{ready_by_headline}", "detail": "{note}"},
 }
 
 #: For kinds with variants: the field whose value picks the variant.
@@ -120,6 +121,9 @@ def _event_fields(payload: dict[str, Any]) -> dict[str, Any]:
     amount = payload.get("amount")
     fields["money"] = format_money(amount, payload.get("currency", "")) if isinstance(amount, int) else ""
     fields["outcome"] = "passed" if payload.get("passed") else "failed"
+    snapshot = payload.get("ticket") if isinstance(payload.get("ticket"), dict) else {}
+    ready_by = snapshot.get("ready_by") if isinstance(snapshot.get("ready_by"), dict) else {}
+    fields["ready_by_headline"] = ready_by.get("headline") or "Ready-by time updated"
     return fields
 
 

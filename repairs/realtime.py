@@ -41,7 +41,11 @@ _CUSTOMER_KEYS: dict[str, tuple[str, ...]] = {
     EventKind.PAYMENT_RECEIVED: ("invoice_id", "amount", "currency", "provider"),
     EventKind.PAYMENT_FAILED: ("invoice_id", "amount", "currency", "provider"),
     EventKind.PAYMENT_REFUNDED: ("invoice_id", "amount", "currency", "provider", "reason"),
+    EventKind.READY_BY_UPDATED: ("promised_at", "note"),
 }
+#: Keys of the ticket snapshot every event carries that a customer may see (``ready_by`` is built for
+#: customers by repairs.readyby.selectors.present: wording and times only).
+_CUSTOMER_TICKET_KEYS = ("status", "status_label", "progress_percent", "ready_by")
 
 
 def public_group(ticket_id: int) -> str:
@@ -61,7 +65,7 @@ def customer_payload(kind: str, payload: dict[str, Any]) -> dict[str, Any]:
     keys = _CUSTOMER_KEYS.get(kind, ())
     safe = {key: payload[key] for key in keys if key in payload}
     ticket = payload.get("ticket") or {}
-    safe["ticket"] = {k: ticket[k] for k in ("status", "status_label", "progress_percent") if k in ticket}
+    safe["ticket"] = {k: ticket[k] for k in _CUSTOMER_TICKET_KEYS if k in ticket}
     return safe
 
 

@@ -30,6 +30,7 @@ from .forms import BookingForm, QuoteDecisionForm
 from .lifecycle import Status
 from .models import Customer, Photo, QuoteDecision, RepairTicket
 from .presenters import STATUS_SENTENCES, describe_event, format_money
+from .readyby import selectors as readyby_selectors
 from .roles import ROLE_CUSTOMER, is_shop_staff, role_of
 
 ACCOUNT_TICKETS_PER_PAGE = 25
@@ -138,6 +139,7 @@ def track(request: HttpRequest, token: str) -> HttpResponse:
         "quality_checks": ticket.quality_checks.all(),
         "notes": selectors.customer_notes(ticket),
         "status_sentence": STATUS_SENTENCES.get(ticket.status, ""),
+        "ready_by": readyby_selectors.customer_ready_by(ticket),
         **_quote_context(ticket),
     }
     return render(request, "repairs/track.html", context)

@@ -149,9 +149,12 @@ _TICKET_FIELDS = (
 )
 
 
-def load_histories(until: datetime | None = None) -> list[History]:
-    """Every checked-in ticket with its status log (changes after ``until`` left out)."""
+def load_histories(until: datetime | None = None, ticket_ids: list[int] | None = None) -> list[History]:
+    """Every checked-in ticket (or those of ``ticket_ids``) with its status log (changes after ``until``
+    left out)."""
     tickets = RepairTicket.objects.filter(status_changes__to_status=Status.RECEIVED).distinct()
+    if ticket_ids is not None:
+        tickets = tickets.filter(pk__in=ticket_ids)
     histories = {h.ticket_id: h for h in _history_rows(tickets.values(*_TICKET_FIELDS))}
     changes = StatusChange.objects.filter(ticket_id__in=list(histories)).order_by(
         "ticket_id", "created_at", "id"
