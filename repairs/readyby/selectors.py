@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 from django.conf import settings
-from django.db.models import QuerySet
+from django.db.models import F, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from ..lifecycle import Status
@@ -141,8 +141,6 @@ def _open_with_estimate() -> QuerySet[RepairTicket]:
 def late_tickets(now: datetime | None = None) -> QuerySet[RepairTicket]:
     """Past the promise, or past the end of the 80% interval."""
     now = now or timezone.now()
-    from django.db.models import Q
-
     return (
         _open_with_estimate()
         .filter(
@@ -156,8 +154,6 @@ def late_tickets(now: datetime | None = None) -> QuerySet[RepairTicket]:
 def at_risk_tickets(now: datetime | None = None) -> QuerySet[RepairTicket]:
     """Not late yet, but past the most likely time, or predicted to miss the promise."""
     now = now or timezone.now()
-    from django.db.models import F, Q
-
     return (
         _open_with_estimate()
         .filter(
@@ -176,8 +172,6 @@ def due_soon_tickets(now: datetime | None = None) -> QuerySet[RepairTicket]:
     """Most likely ready (or promised) within the next READY_BY_DUE_SOON_HOURS working hours."""
     now = now or timezone.now()
     horizon = shop_calendar().add_hours(now, settings.READY_BY_DUE_SOON_HOURS)
-    from django.db.models import Q
-
     return (
         _open_with_estimate()
         .filter(
@@ -202,12 +196,18 @@ def watch_list(now: datetime | None = None, limit: int = 200) -> list[dict]:
         ("at_risk", at_risk_tickets(now)),
         ("due_soon", due_soon_tickets(now)),
     ):
-        for ticket in tickets.select_related("device", "assigned_technician").order_by("pk")[:limit]:
+        current = Prefetch(
+            "ready_by_estimates", ReadyByEstimate.objects.filter(current=True), to_attr="current"
+        )
+        for ticket in (
+            tickets.select_related("device", "assigned_technician")
+            .prefetch_related(current)
+            .order_by("pk")[:limit]
+        ):
             if ticket.pk in seen:
                 continue
             seen.add(ticket.pk)
-            estimate = ticket.ready_by_estimates.filter(current=True).first()
-            rows.append({"ticket": ticket, "estimate": estimate, "risk": label})
+            rows.append({"ticket": ticket, "estimate": next(iter(ticket.current), None), "risk": label})
     return rows
 
 
