@@ -16,7 +16,7 @@ from .calendar import shop_calendar
 from .features import IN_SHOP, ShopClock, load_histories
 from .models import ReadyByEstimate, ReadyByMethod, ReadyByModel
 from .predict import ESTIMATED_STATUSES, compute_estimate
-from .wording import between_phrase, duration_phrase, likely_phrase, moment_phrase
+from .wording import between_phrase, day_phrase, duration_phrase, likely_phrase, moment_phrase
 
 APPROVAL_NOTE = "The clock stops while we wait for your approval: that time is yours, not ours."
 BEFORE_APPROVAL_NOTE = (
@@ -85,8 +85,10 @@ def present(
             out["headline"] = (
                 f"{duration_phrase(estimate.hours_p50, cal).capitalize()} once we have your device"
             )
+            drop_off = day_phrase(cal.next_opening(now).astimezone(cal.tz), now.astimezone(cal.tz))
+            drop_off = drop_off if drop_off in ("today", "tomorrow") else f"on {drop_off}"
             out["detail"] = (
-                f"Bring it in today and it should be ready by {likely_phrase(likely, now, cal)}, "
+                f"Bring it in {drop_off} and it should be ready by {likely_phrase(likely, now, cal)}, "
                 f"{between_phrase(earliest, latest, now, cal)}."
             )
             out["note"] = BEFORE_APPROVAL_NOTE

@@ -186,3 +186,13 @@ async def test_a_status_change_updates_the_estimate_live_on_the_customers_socket
     messages = [json.loads(await communicator.receive_from(timeout=2)) for _ in range(2)]
     assert messages[-1]["payload"]["ticket"]["ready_by"] is None  # closed: the panel hides
     await communicator.disconnect()
+
+
+@pytest.mark.django_db
+@time_machine.travel(datetime(2026, 12, 13, 12, 0, tzinfo=UTC), tick=False)  # Sunday: closed
+def test_a_booking_made_while_the_shop_is_closed_counts_from_the_next_opening():
+    ticket = book()
+    shown = selectors.customer_ready_by(ticket)
+    assert shown["detail"].startswith("Bring it in tomorrow and it should be ready by")
+    estimate = ReadyByEstimate.objects.get(ticket=ticket, current=True)
+    assert estimate.earliest >= datetime(2026, 12, 14, 9, 0, tzinfo=UTC)  # Monday's opening
