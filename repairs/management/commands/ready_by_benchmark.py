@@ -19,6 +19,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
+from repairs.models import ReadyByModel
 from repairs.readyby import training
 
 
@@ -36,8 +37,16 @@ class Command(BaseCommand):
         parser.add_argument(
             "--save", action="store_true", help="Persist the model (as the nightly task does)."
         )
+        parser.add_argument(
+            "--if-untrained",
+            action="store_true",
+            help="With --save: do nothing if a model exists (make setup).",
+        )
 
     def handle(self, *args, **options):
+        if options["if_untrained"] and ReadyByModel.objects.exists():
+            self.stdout.write("A ready-by model exists already; nothing to do.")
+            return
         now = timezone.now()
         if options["end"]:
             try:
@@ -74,6 +83,9 @@ class Command(BaseCommand):
                 metrics["train_tickets"] = len({r.ticket_id for r in parts.train})
                 metrics["test_tickets"] = len({r.ticket_id for r in parts.test})
         except training.NotEnoughData as exc:
+            if options["if_untrained"]:  # make setup: estimates fall back to medians until there is history
+                self.stdout.write(f"Not trained: {exc}")
+                return
             raise CommandError(str(exc)) from exc
         metrics["seconds"] = round(time.monotonic() - began, 1)
         self.stdout.write(json.dumps(metrics, indent=2, sort_keys=True))
