@@ -39,7 +39,11 @@ def current_estimate(ticket: RepairTicket) -> ReadyByEstimate | None:
 def _basis(estimate: ReadyByEstimate, ticket: RepairTicket) -> str:
     n = (estimate.features or {}).get("basis_repairs") or 0
     if estimate.method == ReadyByMethod.MODEL:
-        return f"Estimated from {n:,} past repairs like yours (device, fault, parts and how busy we are)."
+        text = f"Estimated from {n:,} past repairs like yours (device, fault, parts and how busy we are)."
+        coverage = (estimate.model.metrics or {}).get("coverage") if estimate.model_id else None
+        if coverage:  # measured on repairs the model never saw: how sure we are, honestly
+            text += f" About {round(coverage * 10)} in 10 are ready within the range we give."
+        return text
     if estimate.method == ReadyByMethod.MEDIAN_BY_KIND:
         return (
             f"A rough estimate: the usual time for a {ticket.device.get_kind_display().lower()} "

@@ -11,6 +11,7 @@ from django.core.management import call_command
 
 from analytics.scoring.simulate import simulate_shop
 from repairs.models import ReadyByEstimate, ReadyByModel
+from repairs.readyby import selectors
 from repairs.readyby.tasks import train_ready_by_model
 from tests.factories import advance, make_ticket
 
@@ -40,6 +41,9 @@ def test_trained_model_beats_the_median_by_device_and_its_interval_covers_about_
     assert estimate.method == "model" and estimate.model_id == model.pk
     assert 0 < estimate.hours_p10 <= estimate.hours_p50 <= estimate.hours_p90
     assert estimate.features["fault"] == "water"
+    shown = selectors.customer_ready_by(ticket)
+    assert shown["method"] == "model" and shown["headline"].startswith("Ready by")
+    assert f"About {round(m['coverage'] * 10)} in 10 are ready within the range we give." in shown["basis"]
 
 
 @time_machine.travel(SIMULATED_NOW, tick=False)
