@@ -14,7 +14,7 @@ export function applyReadyBy(panel, readyBy) {
     node.textContent = readyBy[field] || "";
     if (field === "note" || field === "basis") node.hidden = !readyBy[field];
   }
-  panel.className = `panel ready-by ready-by--${readyBy.state}`;
+  panel.className = `panel panel--hint ready-by ready-by--${readyBy.state}`;
   panel.hidden = false;
 }
 
