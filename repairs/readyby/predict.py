@@ -18,7 +18,7 @@ from django.utils import timezone
 from ..lifecycle import Status
 from ..models import RepairTicket, StatusChange
 from .calendar import WorkingCalendar, shop_calendar
-from .features import IN_SHOP, History, ShopClock, live_snapshot, load_histories
+from .features import IN_SHOP, ShopClock, live_snapshot, load_histories
 from .models import ReadyByEstimate, ReadyByMethod, ReadyByModel
 
 logger = logging.getLogger(__name__)
@@ -138,6 +138,3 @@ def compute_estimate(ticket: RepairTicket, now: datetime | None = None) -> Ready
         waiting_on_customer=ticket.status == Status.AWAITING_APPROVAL,
         features=features,
     )
-
-
-__all__ = ["History", "compute_estimate", "current_model", "fallback_table"]

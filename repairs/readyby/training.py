@@ -15,7 +15,6 @@ hours, against the median by device kind (the fallback's own method).
 from __future__ import annotations
 
 import io
-import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -259,7 +258,3 @@ def train_model(now: datetime | None = None) -> ReadyByModel:
             medians=median_table(everything),
             blob=_dump(final),
         )
-
-
-def finite(value: float) -> bool:
-    return not (math.isnan(value) or math.isinf(value))
