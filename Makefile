@@ -37,6 +37,7 @@ setup: install
 	@$(SETUP_ENV) $(PY) manage.py seed_dashboard_demo
 	@$(SETUP_ENV) $(PY) manage.py simulate_shop $(SIMULATE_ARGS) --namespace demo --if-new
 	@$(SETUP_ENV) $(PY) manage.py score_customers --if-unscored
+	@$(SETUP_ENV) $(PY) manage.py ready_by_benchmark --save --if-untrained
 
 ## run: setup, then serve HTTP + WebSockets (ASGI, uvicorn) on http://$(HOST):$(PORT)
 run: setup
@@ -104,6 +105,14 @@ benchmarks/lighthouse/node_modules/.bin/lighthouse: benchmarks/lighthouse/packag
 
 bench-lighthouse: install-dev benchmarks/lighthouse/node_modules/.bin/lighthouse
 	$(PY) benchmarks/lighthouse_budget.py
+
+## bench-ready-by: ready-by model vs the median by device kind on a time holdout of a fresh simulated shop (throwaway SQLite)
+READY_BY_DB ?= /tmp/revivatech-ready-by-bench.sqlite3
+bench-ready-by: install-dev
+	rm -f $(READY_BY_DB)
+	DATABASE_URL= SQLITE_PATH=$(READY_BY_DB) $(PY) manage.py migrate --noinput -v 0
+	DATABASE_URL= SQLITE_PATH=$(READY_BY_DB) $(PY) manage.py ready_by_benchmark --simulate 600 --months 18 --seed 5 --end 2026-06-15 $(BENCH_ARGS)
+	rm -f $(READY_BY_DB)
 
 ## bench-analytics: event ingestion throughput against a naive one-insert-per-request view (PostgreSQL + Redis)
 bench-analytics: install-dev

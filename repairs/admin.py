@@ -49,6 +49,8 @@ from .models import (
     TicketEvent,
 )
 from .presenters import CURRENCY_EXPONENTS, format_money
+from .readyby import selectors as readyby_selectors
+from .readyby import services as readyby_services
 from .roles import TECHNICIANS_GROUP, is_shop_staff
 from .selectors import customers_visible_to, devices_visible_to, tickets_visible_to, user_can_manage_ticket
 
@@ -187,10 +189,18 @@ class TicketChangeForm(forms.ModelForm):
         help_text="Shown on the customer's tracking page with the status change.",
     )
 
+    promise_ready_by = forms.SplitDateTimeField(
+        label="Promised ready by",
+        required=False,
+        widget=admin.widgets.AdminSplitDateTime,
+        help_text="Shown to the customer instead of the estimate (shop time). Clear it to withdraw it.",
+    )
+
     service_refusal: ClassVar[ServiceRefusal | None] = None
     can_transition: ClassVar[bool] = True
     #: Service error fields -> the form fields that show them.
     error_aliases: ClassVar[dict[str, str]] = {
+        "promised_ready_at": "promise_ready_by",
         "status": "move_to_status",
         "quote_amount": "quote_amount_major",
         "quote_currency": "quote_currency_code",
@@ -207,6 +217,8 @@ class TicketChangeForm(forms.ModelForm):
             "quote_amount_major", minor_to_major(ticket.quote_amount, ticket.quote_currency)
         )
         self.initial.setdefault("quote_currency_code", ticket.quote_currency)
+        if ticket.promised_ready_at is not None:
+            self.initial.setdefault("promise_ready_by", timezone.localtime(ticket.promised_ready_at))
         step = Decimal(1).scaleb(-_currency_exponent(ticket.quote_currency))
         self.fields["quote_amount_major"].widget.attrs["step"] = str(step)
         if ticket.status not in services.QUOTABLE_STATUSES:
@@ -301,6 +313,12 @@ class TicketChangeForm(forms.ModelForm):
         if amount == self.instance.quote_amount and currency == self.instance.quote_currency:
             return None
         return amount, currency
+
+    def new_promise(self) -> tuple[bool, Any]:
+        """(changed, the promised time or None) for the "Promised ready by" field."""
+        if "promise_ready_by" not in self.changed_data:
+            return False, None
+        return True, self.cleaned_data.get("promise_ready_by")
 
     def new_status(self) -> tuple[str, str] | None:
         """(target status, message to the customer) when a status was chosen, else None."""
@@ -471,6 +489,28 @@ class NoteInline(AppendOnlyInline):
 # --- tickets ----------------------------------------------------------------------------------------
 
 
+class ReadyByRiskFilter(admin.SimpleListFilter):
+    """Staff's "due soon / at risk of being late" view of the open repairs (repairs/readyby)."""
+
+    title = "ready by"
+    parameter_name = "ready_by"
+
+    def lookups(self, request: HttpRequest, model_admin) -> list[tuple[str, str]]:
+        return [
+            ("late", "Late (past the promise or the estimate's range)"),
+            ("at_risk", "At risk of being late"),
+            ("due_soon", "Due within a working day"),
+        ]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[RepairTicket]) -> QuerySet[RepairTicket]:
+        pick = {
+            "late": readyby_selectors.late_tickets,
+            "at_risk": readyby_selectors.at_risk_tickets,
+            "due_soon": readyby_selectors.due_soon_tickets,
+        }.get(self.value() or "")
+        return queryset.filter(pk__in=pick().values("pk")) if pick else queryset
+
+
 @admin.register(RepairTicket)
 class RepairTicketAdmin(admin.ModelAdmin):
     list_display = (
@@ -484,7 +524,7 @@ class RepairTicketAdmin(admin.ModelAdmin):
         "due_date",
         "updated_at",
     )
-    list_filter = ("status", "priority", "assigned_technician")
+    list_filter = ("status", ReadyByRiskFilter, "priority", "assigned_technician")
     search_fields = ("reference", "customer__name", "customer__email", "device__serial_number")
     search_help_text = "Reference, customer name or email, device serial number or IMEI."
     autocomplete_fields = ("customer", "device")
@@ -506,6 +546,7 @@ class RepairTicketAdmin(admin.ModelAdmin):
         "progress",
         "quote_summary",
         "quote_decided_at",
+        "ready_by_summary",
         "created_at",
         "updated_at",
         "status_history",
@@ -549,6 +590,10 @@ class RepairTicketAdmin(admin.ModelAdmin):
             (None, {"fields": ("reference", "customer_links", "customer", "device", "status", "progress")}),
             ("Details", {"fields": DETAIL_FIELDS}),
             ("Quote", {"fields": quote_fields}),
+            (
+                "Ready by",
+                {"fields": ("ready_by_summary", "promise_ready_by") if editable else ("ready_by_summary",)},
+            ),
         ]
         if editable and request.user.has_perm("repairs.transition_repairticket"):
             fieldsets.append(("Status change", {"fields": ("move_to_status", "status_message")}))
@@ -638,6 +683,9 @@ class RepairTicketAdmin(admin.ModelAdmin):
         if status is not None:
             target, message = status
             ticket = services.transition_ticket(ticket, target, by=user, note=message)
+        promise_changed, promised = form.new_promise()
+        if promise_changed:
+            ticket = readyby_services.promise_ready_by(ticket, promised, by=user)
         return ticket
 
     def save_formset(self, request: HttpRequest, form: forms.ModelForm, formset, change: bool) -> None:
@@ -725,6 +773,19 @@ class RepairTicketAdmin(admin.ModelAdmin):
         return is_shop_staff(request.user)
 
     # --- read-only displays
+
+    @admin.display(description="Estimate")
+    def ready_by_summary(self, ticket: RepairTicket) -> str:
+        estimate = readyby_selectors.current_estimate(ticket)
+        shown = readyby_selectors.customer_ready_by(ticket)
+        if estimate is None or shown is None:
+            return "No estimate (the repair is ready or closed)."
+        local = timezone.localtime
+        return (
+            f"{shown['headline']}. {shown['detail']} "
+            f"[{estimate.get_method_display()}: {estimate.hours_p10:.1f} / {estimate.hours_p50:.1f} / "
+            f"{estimate.hours_p90:.1f} working hours left; likely {local(estimate.likely):%a %d %b %H:%M}]"
+        )
 
     @admin.display(description="Customer", ordering="customer__name")
     def customer_name(self, ticket: RepairTicket) -> str:

@@ -32,6 +32,7 @@ from revivatech.observability.sockets import delivering
 
 from . import resync, selectors
 from .models import RepairTicket
+from .readyby import selectors as readyby_selectors
 from .realtime import (
     STAFF_GROUP,
     event_message,
@@ -287,6 +288,8 @@ class TicketConsumer(JsonSocket):
                 "progress_percent": ticket.progress_percent,
                 "last_seq": ticket.last_event_seq,
             },
+            # Worded for customers (times and sentences only), so the same for every view.
+            "ready_by": readyby_selectors.customer_ready_by(ticket),
         }
         return events, snapshot
 

@@ -125,6 +125,8 @@ class RepairTicket(models.Model):
     )
     priority = models.CharField(max_length=10, choices=Priority.choices, default=Priority.NORMAL)
     due_date = models.DateField(null=True, blank=True)
+    #: A technician's promise to the customer; shown instead of the predicted ready-by time.
+    promised_ready_at = models.DateTimeField("promised ready by", null=True, blank=True, editable=False)
     quote_amount = models.PositiveIntegerField(
         null=True, blank=True, help_text="In minor units of the currency (pence, cents)."
     )
@@ -287,6 +289,8 @@ class EventKind(models.TextChoices):
     PAYMENT_RECEIVED = "ticket.payment_received", "Payment received"
     PAYMENT_FAILED = "ticket.payment_failed", "Payment failed"
     PAYMENT_REFUNDED = "ticket.payment_refunded", "Payment refunded"
+    # The customer-facing ready-by estimate (or a technician's promise) changed: repairs/readyby.
+    READY_BY_UPDATED = "ticket.ready_by_updated", "Ready-by time updated"
 
 
 class TicketEvent(models.Model):
@@ -386,3 +390,6 @@ class ShopClosure(models.Model):
 
         if self.last_day and self.first_day and self.last_day < self.first_day:
             raise ValidationError({"last_day": "The last day cannot be before the first day."})
+
+
+from .readyby.models import ReadyByEstimate, ReadyByMethod, ReadyByModel  # noqa: E402, F401

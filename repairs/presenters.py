@@ -79,6 +79,7 @@ EVENT_TEXT: dict[str, Any] = {
         "detail": "Nothing was charged. You can try again or pay at the shop.",
     },
     "ticket.payment_refunded": {"title": "Refund issued: {money}", "detail": "{reason}"},
+    "ticket.ready_by_updated": {"title": "{ready_by_headline}", "detail": "{note}"},
 }
 
 #: Payload keys a customer may see, per event kind; anything else stays internal (a kind missing
@@ -97,9 +98,11 @@ CUSTOMER_PAYLOAD_KEYS: dict[str, tuple[str, ...]] = {
     "ticket.payment_received": ("invoice_id", "amount", "currency", "provider"),
     "ticket.payment_failed": ("invoice_id", "amount", "currency", "provider"),
     "ticket.payment_refunded": ("invoice_id", "amount", "currency", "provider", "reason"),
+    "ticket.ready_by_updated": ("promised_at", "note"),
 }
-#: What a customer sees of the status snapshot every event carries.
-CUSTOMER_SNAPSHOT_KEYS = ("status", "status_label", "progress_percent")
+#: What a customer sees of the status snapshot every event carries (``ready_by`` is built for
+#: customers by repairs.readyby.selectors.present: wording and times only).
+CUSTOMER_SNAPSHOT_KEYS = ("status", "status_label", "progress_percent", "ready_by")
 
 
 def event_payload(kind: str, payload: dict[str, Any] | None, *, customer_view: bool) -> dict[str, Any]:
@@ -180,6 +183,9 @@ def _event_fields(payload: dict[str, Any]) -> dict[str, Any]:
     amount = payload.get("amount")
     fields["money"] = format_money(amount, payload.get("currency", "")) if isinstance(amount, int) else ""
     fields["outcome"] = "passed" if payload.get("passed") else "failed"
+    snapshot = payload.get("ticket") if isinstance(payload.get("ticket"), dict) else {}
+    ready_by = snapshot.get("ready_by") if isinstance(snapshot.get("ready_by"), dict) else {}
+    fields["ready_by_headline"] = ready_by.get("headline") or "Ready-by time updated"
     return fields
 
 

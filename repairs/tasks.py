@@ -13,3 +13,6 @@ def render_photo_variants(photo_id: int) -> int:
     if photo is None:  # deleted (or erased) before the worker got to it
         return 0
     return len(services.render_photo_variants(photo).variants)
+
+
+from .readyby.tasks import train_ready_by_model  # noqa: E402, F401  (registered with the worker)

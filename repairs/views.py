@@ -32,6 +32,7 @@ from .forms import BookingForm, QuoteDecisionForm
 from .lifecycle import Status
 from .models import Customer, Photo, QuoteDecision, RepairTicket
 from .presenters import STATUS_SENTENCES, describe_event, event_payload, format_money, plain_name
+from .readyby import selectors as readyby_selectors
 from .roles import ROLE_CUSTOMER, is_shop_staff, role_of
 
 ACCOUNT_TICKETS_PER_PAGE = 25
@@ -176,6 +177,7 @@ def track(request: HttpRequest, token: str) -> HttpResponse:
         "status_sentence": STATUS_SENTENCES.get(ticket.status, ""),
         "shop_heading": SHOP_HEADINGS.get(ticket.status, "Where to find us"),
         "shop_first": ticket.status in SHOP_HEADINGS,  # the customer's next step is a visit
+        "ready_by": readyby_selectors.customer_ready_by(ticket),
         **_quote_context(ticket),
     }
     response = render(request, "repairs/track.html", context)

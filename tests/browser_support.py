@@ -165,9 +165,13 @@ def default_messages(transactional_db):
 
     from django.apps import apps
 
-    for name in ("0002_default_templates_and_rules", "0004_booking_confirmed_shop_details"):
+    for name, function in (
+        ("0002_default_templates_and_rules", "seed"),
+        ("0004_booking_confirmed_shop_details", "update"),
+        ("0005_ready_by_in_emails", "add_ready_by"),
+    ):
         migration = importlib.import_module(f"notifications.migrations.{name}")
-        (migration.seed if hasattr(migration, "seed") else migration.update)(apps, None)
+        getattr(migration, function)(apps, None)
 
 
 @pytest.fixture

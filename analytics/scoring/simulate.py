@@ -58,6 +58,7 @@ from repairs.models import (
     StatusChange,
     TicketEvent,
 )
+from repairs.readyby.calendar import shop_calendar
 
 from .devices import CATALOGUE
 
@@ -81,7 +82,95 @@ SEASONALITY = {
 BASE_QUOTE = {"phone": 8_500, "laptop": 14_500, "tablet": 10_000, "console": 9_000, "desktop": 12_000}
 FIRST_NAMES = ["Alex", "Sam", "Priya", "Tom", "Chloe", "Omar", "Lena", "Ravi", "Maya", "Jon", "Aisha", "Ben"]
 LAST_NAMES = ["Smith", "Patel", "Jones", "Khan", "Brown", "Taylor", "Wilson", "Evans", "Ng", "Murphy"]
+#: Repairs: the fault mix per device kind, what customers write, and how long each takes (working hours).
+FAULT_MIX: dict[str, dict[str, float]] = {
+    "phone": {
+        "screen": 0.36,
+        "battery": 0.24,
+        "water": 0.07,
+        "audio": 0.06,
+        "camera": 0.05,
+        "software": 0.08,
+        "motherboard": 0.05,
+        "data": 0.03,
+        "other": 0.06,
+    },
+    "tablet": {
+        "screen": 0.4,
+        "battery": 0.25,
+        "water": 0.05,
+        "software": 0.12,
+        "motherboard": 0.06,
+        "other": 0.12,
+    },
+    "laptop": {
+        "screen": 0.18,
+        "battery": 0.14,
+        "keyboard": 0.16,
+        "water": 0.08,
+        "software": 0.14,
+        "motherboard": 0.1,
+        "cooling": 0.08,
+        "storage": 0.06,
+        "data": 0.03,
+        "other": 0.03,
+    },
+    "desktop": {"software": 0.25, "storage": 0.25, "cooling": 0.2, "motherboard": 0.2, "other": 0.1},
+    "console": {"drift": 0.35, "cooling": 0.25, "storage": 0.1, "motherboard": 0.2, "other": 0.1},
+}
+PROBLEMS: dict[str, tuple[str, ...]] = {
+    "screen": (
+        "Cracked screen after a drop",
+        "Display shows lines and flickers",
+        "Touch screen not responding",
+    ),
+    "battery": ("Battery drains within hours", "Will not charge, charging port loose", "Swollen battery"),
+    "water": ("Dropped in water, now dead", "Spilled coffee on it", "Liquid damage, screen flickers"),
+    "audio": ("No sound from the speaker", "Microphone not working on calls"),
+    "camera": ("Rear camera blurry", "Camera app shows a black screen"),
+    "software": ("Very slow, needs a software reinstall", "Stuck on boot loop after update", "Virus pop-ups"),
+    "motherboard": ("No power at all, motherboard fault?", "Dead, won't turn on"),
+    "data": ("Need data recovered from a failing device", "Recover deleted photos"),
+    "keyboard": ("Keyboard keys not working", "Broken hinge", "Trackpad does not click"),
+    "cooling": ("Fan very noisy and it overheats", "Overheats and shuts down"),
+    "storage": ("SSD upgrade and RAM upgrade", "Hard drive clicking"),
+    "drift": ("Joystick drift on the controller", "Disc drive will not read"),
+    "other": ("Something is wrong with it", "Needs looking at"),
+}
+VAGUE = ("Not working properly", "Please have a look", "Stopped working")
+DIAGNOSIS_HOURS = {"water": 5.0, "motherboard": 5.0, "data": 4.0, "other": 4.0}
+REPAIR_HOURS = {
+    "screen": 5.0,
+    "battery": 3.5,
+    "water": 18.0,
+    "audio": 4.0,
+    "camera": 4.0,
+    "software": 4.0,
+    "motherboard": 22.0,
+    "data": 14.0,
+    "keyboard": 7.0,
+    "cooling": 4.0,
+    "storage": 3.5,
+    "drift": 3.0,
+    "other": 9.0,
+}
+KIND_FACTOR = {"phone": 0.85, "tablet": 1.0, "laptop": 1.3, "desktop": 1.15, "console": 1.1}
+PARTS_PROBABILITY = {
+    "screen": 0.4,
+    "battery": 0.35,
+    "water": 0.3,
+    "motherboard": 0.45,
+    "keyboard": 0.4,
+    "camera": 0.4,
+    "audio": 0.25,
+    "storage": 0.3,
+    "drift": 0.3,
+    "cooling": 0.15,
+}
 PAGES = ["/", "/book/", "/account/repairs/", "/services/", "/prices/", "/contact/", "/blog/battery-care/"]
+
+
+_ENDS = frozenset({Status.READY_FOR_PICKUP, Status.CANCELLED, Status.UNREPAIRABLE})
 
 
 class SimulationRefused(Exception):
@@ -170,8 +259,13 @@ def _sigmoid(x: float) -> float:
 class _Shop:
     """Accumulates rows in memory; ``save()`` writes them with bulk_create in dependency order."""
 
-    def __init__(self, rng: np.random.Generator, namespace: str, start: datetime, end: datetime):
+    def __init__(
+        self, rng: np.random.Generator, namespace: str, start: datetime, end: datetime, seed: int = 0
+    ):
         self.rng, self.ns, self.start, self.end = rng, namespace, start, end
+        # Repair paths draw from their own stream, so the customers' lives stay those of earlier versions.
+        self.repair_rng = np.random.default_rng([seed, 19])
+        self.calendar = shop_calendar()
         self.customers: list[Customer] = []
         self.devices: list[tuple[int, Device]] = []  # (customer index, device)
         self.tickets: list[dict] = []
@@ -296,11 +390,12 @@ class _Shop:
             d.customer_id = self.customers[ci].pk
         Device.objects.bulk_create([d for _, d in self.devices], batch_size=1000)
 
+        technicians = self._technicians()
+        paths = self._paths(technicians)
         tickets: list[RepairTicket] = []
         plans: list[tuple[dict, list[tuple[str, datetime]]]] = []
-        for spec in self.tickets:
+        for spec, path in zip(self.tickets, paths, strict=True):
             device = self.devices[spec["di"]][1]
-            path = self._path(spec)
             reached = [(status, at) for status, at in path if at <= self.end]
             status = reached[-1][0]
             quote = int(BASE_QUOTE[device.kind] * spec["spend"] * float(rng.lognormal(0, 0.35)) / 100) * 100
@@ -313,7 +408,8 @@ class _Shop:
                 reference=self.reference(),
                 customer_id=self.customers[spec["ci"]].pk,
                 device_id=device.pk,
-                problem_description="Simulated repair",
+                problem_description=spec["problem"],
+                assigned_technician_id=spec["technician_id"],
                 quote_amount=quote if any(s == Status.AWAITING_APPROVAL for s, _ in reached) else None,
                 quote_currency="GBP",
                 quote_decision=decision,
@@ -419,6 +515,7 @@ class _Shop:
         notification_counts = self._save_notifications()
         return {
             "customers": len(self.customers),
+            "technicians": len(technicians),
             "devices": len(self.devices),
             "tickets": len(tickets),
             "status_changes": len(changes),
@@ -430,38 +527,98 @@ class _Shop:
             **notification_counts,
         }
 
-    def _path(self, spec: dict) -> list[tuple[str, datetime]]:
-        """The statuses a ticket goes through, with when (some may lie after ``end``: not reached)."""
-        rng = self.rng
-        at = spec["booked_at"]
-        path = [(Status.BOOKED, at)]
+    def _technicians(self) -> list[int]:
+        """A bench of technicians (about one per 150 customers), created for this namespace."""
+        from django.contrib.auth import get_user_model
+        from django.contrib.auth.models import Group
 
-        def step(status: str, days_low: float, days_high: float) -> None:
+        from repairs.roles import TECHNICIANS_GROUP
+
+        group, _ = Group.objects.get_or_create(name=TECHNICIANS_GROUP)
+        users = []
+        for k in range(max(2, len(self.customers) // 150)):
+            user = get_user_model()(username=f"sim-{self.ns}-tech{k + 1}", first_name=f"Tech {k + 1}")
+            user.set_unusable_password()
+            user.save()
+            user.groups.add(group)
+            users.append(user.pk)
+        return users
+
+    def _paths(self, technicians: list[int]) -> list[list[tuple[str, datetime]]]:
+        """Every ticket's path, in booking order, so each technician's queue is known at check-in."""
+        rng = self.repair_rng
+        busy: dict[int, list[datetime]] = {pk: [] for pk in technicians}  # ready times of open repairs
+        paths: list[list[tuple[str, datetime]] | None] = [None] * len(self.tickets)
+        for index in sorted(range(len(self.tickets)), key=lambda i: self.tickets[i]["booked_at"]):
+            spec = self.tickets[index]
+            kind = self.devices[spec["di"]][1].kind
+            mix = FAULT_MIX.get(kind, FAULT_MIX["laptop"])
+            fault = str(rng.choice(list(mix), p=np.array(list(mix.values())) / sum(mix.values())))
+            texts = VAGUE if rng.random() < 0.12 else PROBLEMS[fault]
+            spec["problem"] = texts[int(rng.integers(len(texts)))]
+            technician = technicians[int(rng.integers(len(technicians)))]
+            spec["technician_id"] = technician
+            check_in = self._check_in(spec["booked_at"])
+            queue = sum(1 for ready in busy[technician] if ready > check_in)
+            path = self._path(spec, kind, fault, queue, check_in)
+            done = next(
+                (at for status, at in path if status not in (Status.BOOKED,) and status in _ENDS), None
+            )
+            busy[technician] = [r for r in busy[technician] if r > check_in] + [done or self.end]
+            paths[index] = path
+        return paths
+
+    def _check_in(self, booked_at: datetime) -> datetime:
+        rng, cal = self.repair_rng, self.calendar
+        arrives = booked_at + timedelta(days=float(rng.uniform(0.05, 2)))
+        return cal.add_hours(cal.next_opening(arrives), float(rng.uniform(0, 1.5)))
+
+    def _path(
+        self, spec: dict, kind: str, fault: str, queue: int, check_in: datetime
+    ) -> list[tuple[str, datetime]]:
+        """The statuses a ticket goes through, with when (some may lie after ``end``: not reached).
+
+        The shop works in opening hours: each stage takes working hours that depend on the device, the
+        fault, parts and the technician's queue; customers answer quotes and collect in calendar time."""
+        rng, cal = self.repair_rng, self.calendar
+        at = check_in
+        path = [(Status.BOOKED, spec["booked_at"]), (Status.RECEIVED, at)]
+
+        def work(status: str, hours: float) -> None:
+            nonlocal at
+            at = cal.add_hours(at, max(0.05, hours))
+            path.append((status, at))
+
+        def wait(status: str, days_low: float, days_high: float) -> None:
             nonlocal at
             at = at + timedelta(days=float(rng.uniform(days_low, days_high)))
             path.append((status, at))
 
-        step(Status.RECEIVED, 0.05, 2)
-        step(Status.DIAGNOSING, 0.1, 1)
+        load = 1.0 + 0.2 * max(0, queue - 1)  # a busy bench starts each job later
+        work(Status.DIAGNOSING, float(rng.uniform(0.1, 1.0)) * load)
+        diagnosis = DIAGNOSIS_HOURS.get(fault, 2.0) * float(rng.lognormal(0, 0.4))
         if spec["unrepairable"]:
-            step(Status.UNREPAIRABLE, 0.5, 2)
-            step(Status.COLLECTED, 0.5, 4)
+            work(Status.UNREPAIRABLE, diagnosis)
+            wait(Status.COLLECTED, 0.5, 4)
             return path
-        step(Status.AWAITING_APPROVAL, 0.2, 1.5)
+        work(Status.AWAITING_APPROVAL, diagnosis)
         if not spec["approve"]:
-            step(Status.CANCELLED, 0.2, 4)
+            wait(Status.CANCELLED, 0.2, 4)
             return path
-        step(Status.APPROVED, 0.1, 3)
-        if rng.random() < 0.3:
-            step(Status.AWAITING_PARTS, 0.1, 0.5)
-        step(Status.IN_REPAIR, 0.2, 5)
-        step(Status.QUALITY_CHECK, 0.2, 2)
+        wait(Status.APPROVED, 0.05, 1.5)  # the customer's time: the shop's clock stops
+        if rng.random() < PARTS_PROBABILITY.get(fault, 0.1):
+            work(Status.AWAITING_PARTS, float(rng.uniform(0.1, 0.5)))
+            work(Status.IN_REPAIR, 14.0 * float(rng.lognormal(0, 0.45)))  # supplier: about two working days
+        else:
+            work(Status.IN_REPAIR, float(rng.uniform(0.2, 1.5)) * load)
+        repair = REPAIR_HOURS[fault] * KIND_FACTOR.get(kind, 1.0) * load * float(rng.lognormal(0, 0.3))
+        work(Status.QUALITY_CHECK, repair)
         if spec["qc_fail"]:
-            step(Status.IN_REPAIR, 0.02, 0.2)
-            step(Status.QUALITY_CHECK, 0.2, 1)
-        step(Status.READY_FOR_PICKUP, 0.02, 0.3)
+            work(Status.IN_REPAIR, float(rng.uniform(0.1, 0.5)))
+            work(Status.QUALITY_CHECK, float(rng.uniform(1, 4)))
+        work(Status.READY_FOR_PICKUP, float(rng.uniform(0.2, 1.0)))
         if not spec["unpaid"]:
-            step(Status.COLLECTED, 0.1, 6)
+            wait(Status.COLLECTED, 0.1, 6)
         return path
 
     def _invoice(self, ticket: RepairTicket, issued_at: datetime, paid_at: datetime | None) -> Invoice:
@@ -674,7 +831,7 @@ def simulate_shop(
     began = time.monotonic()
     end = end or timezone.now()
     start = end - timedelta(days=round(months * 30.44))
-    shop = _Shop(np.random.default_rng(seed), namespace, start, end)
+    shop = _Shop(np.random.default_rng(seed), namespace, start, end, seed=seed)
     for index in range(customers):
         shop.customer(index)
     with (

@@ -10,6 +10,7 @@ from django.urls import reverse
 
 from repairs.models import Customer, RepairTicket
 from repairs.presenters import STATUS_SENTENCES, describe_event, format_money, plain_name, status_label
+from repairs.readyby.selectors import customer_ready_by
 from repairs.shop import shop_context
 
 from . import preferences
@@ -50,6 +51,8 @@ def ticket_context(ticket: RepairTicket) -> dict[str, Any]:
         "device": f"{ticket.device.brand} {ticket.device.model}".strip(),
         "tracking_url": ticket.tracking_url,
         "quote": format_money(ticket.quote_amount, ticket.quote_currency),
+        # {"headline", "detail", "note", …} worded for the customer, or None once ready or closed.
+        "ready_by": customer_ready_by(ticket),
     }
 
 
@@ -99,6 +102,12 @@ def sample_context() -> dict[str, Any]:
         "device": "Lenovo ThinkPad X1 Carbon",
         "tracking_url": f"{settings.SITE_URL}/track/example-token/",
         "quote": format_money(8900, settings.SHOP_CURRENCY),
+        "ready_by": {
+            "state": "estimate",
+            "headline": "Ready by Thursday afternoon",
+            "detail": "Most likely between Wednesday 3 pm and Friday noon.",
+            "note": "",
+        },
     }
     payload = {
         "from": "quality_check",

@@ -49,6 +49,9 @@ def _record_event(
     ticket.last_event_seq += 1
     RepairTicket.objects.filter(pk=ticket.pk).update(last_event_seq=ticket.last_event_seq)
     full_payload = {**payload, "ticket": _status_snapshot(ticket)}
+    from ..readyby.services import snapshot_for_event  # the estimate rides along with every event
+
+    full_payload["ticket"].update(snapshot_for_event(ticket, kind))
     event = TicketEvent.objects.create(
         ticket=ticket,
         seq=ticket.last_event_seq,

@@ -10,9 +10,17 @@ from .notifications import *  # noqa: F403
 from .notifications import NOTIFICATIONS_BEAT_SCHEDULE as _NOTIFICATIONS_BEAT
 from .payments import *  # noqa: F403
 from .payments import PAYMENTS_BEAT_SCHEDULE as _PAYMENTS_BEAT
+from .readyby import *  # noqa: F403
+from .readyby import READY_BY_BEAT_SCHEDULE as _READY_BY_BEAT
 from .reliability import *  # noqa: F403
 
-CELERY_BEAT_SCHEDULE = {**_BASE_BEAT, **_NOTIFICATIONS_BEAT, **_PAYMENTS_BEAT, **_ANALYTICS_BEAT}
+CELERY_BEAT_SCHEDULE = {
+    **_BASE_BEAT,
+    **_NOTIFICATIONS_BEAT,
+    **_PAYMENTS_BEAT,
+    **_ANALYTICS_BEAT,
+    **_READY_BY_BEAT,
+}
 
 # Observability last: its LOGGING replaces any earlier one; its middleware goes first (request id).
 from .observability import *  # noqa: E402, F403

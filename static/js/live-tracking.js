@@ -276,6 +276,7 @@ export function startTrackingPage(root = document.getElementById("ticket")) {
       showOfflineBanner(root, state === "offline" || Boolean(saved));
     },
     onEvent(message) {
+      root.dispatchEvent(new CustomEvent("ticket:update", { detail: message })); // e.g. ready-by.js
       root.dataset.updatedAt = message.occurred_at;
       applyTicketState(root, message.payload.ticket);
       appendTimeline(message, timeZone);
@@ -284,6 +285,7 @@ export function startTrackingPage(root = document.getElementById("ticket")) {
       root.dataset.lastSeq = message.seq;
     },
     onSnapshot(message) {
+      root.dispatchEvent(new CustomEvent("ticket:update", { detail: message }));
       applyTicketState(root, message.ticket);
     },
   });

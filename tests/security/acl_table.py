@@ -374,6 +374,12 @@ LATE_PAGE_ROWS: list[Row] = [
         lambda w: "/dashboard/customers/at-risk/",
         by_role(LOGIN, 403, 403, 403, 403, 200),
     ),
+    Row(
+        "dashboard/ready-by/",
+        "GET",
+        lambda w: "/dashboard/ready-by/",
+        by_role(LOGIN, 403, 403, 403, 403, 200),
+    ),
     Row("metrics", "GET", lambda w: "/metrics", by_role(403, 403, 403, 403, 403, 200)),
     Row(
         "csp-report/",
