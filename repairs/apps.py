@@ -30,5 +30,17 @@ class RepairsConfig(AppConfig):
 
         from .selectors import customer_id_of_user
 
+        # New customer-facing features, rolled out gradually (admin: Waffle → Flags; docs/flags.md).
+        flags.register(
+            "ready_by",
+            default=True,
+            description="Ready-by estimates on the tracking page, in emails and over the socket",
+        )
+        flags.register(
+            "timeline_newest_first",
+            default=True,
+            description="The tracking page's timeline leads with the newest event",
+        )
+
         # A signed-in customer is the same rollout subject as their guest tracking links.
         flags.set_customer_resolver(customer_id_of_user)

@@ -22,6 +22,7 @@ from django.urls import reverse
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_http_methods, require_POST
 
+from revivatech import flags
 from revivatech.links import absolute_url
 from revivatech.security.ratelimit import BookingIPThrottle, BookingUserThrottle, throttle_page
 
@@ -144,14 +145,16 @@ def track(request: HttpRequest, token: str) -> HttpResponse:
     ticket = selectors.ticket_by_tracking_token(token)
     if ticket is None:
         return not_found(request)
-    # Newest first: on a phone the latest news is at the top, not thousands of pixels down.
     timeline = [
         {
             "event": event,
             **describe_event(event.kind, event_payload(event.kind, event.payload, customer_view=True)),
         }
-        for event in selectors.customer_timeline(ticket).reverse()
+        for event in selectors.customer_timeline(ticket)
     ]
+    newest_first = flags.is_active("timeline_newest_first", request=request, customer_id=ticket.customer_id)
+    if newest_first:  # on a phone the latest news is at the top, not thousands of pixels down
+        timeline.reverse()
 
     def variant_url(photo_id: int) -> Callable[[int, str], str]:
         return lambda width, fmt: reverse("track-photo-variant", args=[token, photo_id, width, fmt])
@@ -178,6 +181,7 @@ def track(request: HttpRequest, token: str) -> HttpResponse:
         "shop_heading": SHOP_HEADINGS.get(ticket.status, "Where to find us"),
         "shop_first": ticket.status in SHOP_HEADINGS,  # the customer's next step is a visit
         "ready_by": readyby_selectors.customer_ready_by(ticket),
+        "timeline_order": "newest-first" if newest_first else "oldest-first",
         **_quote_context(ticket),
     }
     response = render(request, "repairs/track.html", context)

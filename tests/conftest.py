@@ -41,6 +41,17 @@ def _fresh_rate_limits():
 
 
 @pytest.fixture(autouse=True)
+def _fresh_feature_flags():
+    """Flags are cached in the cache, which outlives a test's rolled-back rows: each test starts
+    from the flags' registered defaults."""
+    from revivatech import flags
+
+    flags.forget_cached()
+    yield
+    flags.forget_cached()
+
+
+@pytest.fixture(autouse=True)
 def _no_cached_closed_day_vitals(settings):
     """The summed web vitals of past days are cached for an hour in production; tests plant
     different histograms for the same days, so they read them fresh (one test covers the cache)."""

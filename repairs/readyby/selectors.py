@@ -10,6 +10,8 @@ from django.conf import settings
 from django.db.models import F, Prefetch, Q, QuerySet
 from django.utils import timezone
 
+from revivatech import flags
+
 from ..lifecycle import Status
 from ..models import RepairTicket
 from .calendar import shop_calendar
@@ -57,8 +59,11 @@ def _basis(estimate: ReadyByEstimate, ticket: RepairTicket) -> str:
 def present(
     ticket: RepairTicket, estimate: ReadyByEstimate | None, now: datetime | None = None
 ) -> dict | None:
-    """What the customer is told (plain strings and ISO times, safe to send over the socket)."""
+    """What the customer is told (plain strings and ISO times, safe to send over the socket); None
+    when there is nothing to tell, or the ``ready_by`` feature is off for this customer."""
     if ticket.status not in ESTIMATED_STATUSES:
+        return None
+    if not flags.is_active("ready_by", customer_id=ticket.customer_id):
         return None
     now = now or timezone.now()
     cal = shop_calendar()

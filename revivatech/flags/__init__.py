@@ -59,6 +59,17 @@ def subject_for(*, customer_id: int | None = None, user=None) -> str | None:
     return f"customer:{customer_id}" if customer_id is not None else None
 
 
+def forget_cached(names=None) -> None:
+    """Drop what the shared cache holds about these flags (default: every registered one). A save
+    does this itself; tests call it because a rolled-back transaction does not."""
+    from django.core.cache import cache
+    from waffle.models import Flag
+
+    for name in REGISTRY if names is None else names:
+        Flag(name=name).flush()
+        cache.delete(f"flags:named:{name}")
+
+
 def _named_customers(flag) -> set[str]:
     from django.core.cache import cache
 

@@ -167,7 +167,8 @@ function appendTimeline(message, timeZone) {
   const time = element("time", "timeline__time", formatTime(message.occurred_at, timeZone));
   time.dateTime = message.occurred_at;
   item.append(time);
-  list.prepend(item); // newest first, as the server renders it
+  if (list.dataset.order === "oldest-first") list.append(item);
+  else list.prepend(item); // newest first, as the server renders it
 }
 
 const KIND_HANDLERS = {

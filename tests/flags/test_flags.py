@@ -30,6 +30,7 @@ def features():
     flags.register("new_checkout", default=False, description="test feature")
     flags.register("shiny", default=True, description="on until someone creates its row")
     yield
+    flags.forget_cached(["new_checkout", "shiny", "other"])
     flags.REGISTRY.clear()
     flags.REGISTRY.update(saved)
 
