@@ -31,11 +31,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.common import own_database  # noqa: E402
 from benchmarks.faults import harness  # noqa: E402
 from benchmarks.faults.data import staff_token, tickets_in_repair  # noqa: E402
 
-LOAD_DB = os.environ.get("LOAD_DATABASE", "h_fault_load")
-LOAD_REDIS_PORT = int(os.environ.get("LOAD_REDIS_PORT", "6392"))
+LOAD_DB = os.environ.get("LOAD_DATABASE") or own_database("load")
+LOAD_REDIS_PORT = int(os.environ.get("LOAD_REDIS_PORT") or 0) or None  # None: a free port
 #: closed-loop clients per kind of request
 MIX = {"track": 8, "api": 8, "events": 4, "ws_connect": 2}
 HELD_SOCKETS = 100

@@ -8,6 +8,16 @@ Redis/in-memory p99 ratio.
 
     make bench-realtime                 # sizes 100, 500, 2000
     .venv/bin/python benchmarks/realtime_latency.py --sizes 100 --updates 100
+    .venv/bin/python benchmarks/realtime_latency.py --smoke     # seconds: 10 sockets, 10 updates
+
+Abuse limits: the updates are fired at 40/s by one staff account, far over the API write limits
+(60/minute per user, 120/minute per IP). The benchmark's own account ``bench-staff`` is exempted on
+the server it starts (``RATE_LIMIT_EXEMPT_USERNAMES=bench-staff``); every other limit and identity
+stays as in production.
+
+Its own PostgreSQL database (``<DATABASE_URL's name>_bench_realtime``, or ``BENCH_DATABASE_URL``) and
+a private ``redis-server`` on a free loopback port (or ``BENCH_REDIS_URL``, which it flushes).
+Exit status 1 when an update was refused, a message was lost or arrived out of order.
 """
 
 from __future__ import annotations
@@ -29,10 +39,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-BENCH_DB = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/revivatech_bench")
-REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
-STATIC_ROOT = "/tmp/revivatech-bench-static"
+from benchmarks.common import Checks, collect_static, own_database_url, static_root  # noqa: E402
+
+BENCH_DB = os.environ.get("BENCH_DATABASE_URL") or own_database_url("bench_realtime")
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "")  # empty: a private redis-server (main)
+STATIC_ROOT = static_root()
 SOCKETS_PER_TICKET = 2
+#: The benchmark's own staff account: the only identity whose API writes are not rate-limited.
+BENCH_USER = "bench-staff"
 SECRET_KEY = secrets.token_urlsafe(50)
 
 
@@ -54,6 +68,7 @@ def server_env(layer: str) -> dict[str, str]:
         DJANGO_DEBUG="0",
         LOG_LEVEL="WARNING",
         STATIC_ROOT=STATIC_ROOT,
+        RATE_LIMIT_EXEMPT_USERNAMES=BENCH_USER,
     )
     if layer != "memory":
         env.update(REDIS_URL=REDIS_URL, CHANNEL_LAYER=layer)
@@ -76,9 +91,9 @@ def prepare(tickets_needed: int) -> tuple[list[tuple[str, str]], str]:
     from repairs.models import Customer, Device, RepairTicket
 
     call_command("migrate", verbosity=0)
-    call_command("collectstatic", interactive=False, verbosity=0)
+    collect_static(server_env("memory"))
     user_model = get_user_model()
-    staff, _ = user_model.objects.get_or_create(username="bench-staff", defaults={"is_staff": True})
+    staff, _ = user_model.objects.get_or_create(username=BENCH_USER, defaults={"is_staff": True})
     staff.groups.add(Group.objects.get(name="Staff"))
     tech, _ = user_model.objects.get_or_create(username="bench-tech", defaults={"is_staff": True})
     tech.groups.add(Group.objects.get(name="Technicians"))
@@ -277,16 +292,47 @@ def start_server(layer: str, port: int) -> subprocess.Popen:
     raise RuntimeError("server did not start")
 
 
-def main() -> None:
+def main() -> int:
+    global REDIS_URL
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="100,500,2000")
     parser.add_argument("--updates", type=int, default=200, help="status updates fired per run")
     parser.add_argument("--rate", type=float, default=40.0, help="updates per second")
     parser.add_argument("--layers", default="pubsub,core,memory")
+    parser.add_argument(
+        "--smoke", action="store_true", help="seconds: N = 10, 10 updates, pubsub (the default) and memory"
+    )
     args = parser.parse_args()
+    if args.smoke:
+        args.sizes, args.updates, args.rate, args.layers = "10", 10, 20.0, "pubsub,memory"
     sizes = [int(s) for s in args.sizes.split(",")]
     layers = args.layers.split(",")
+    checks = Checks("bench-realtime" + (" --smoke" if args.smoke else ""))
 
+    private_redis = None
+    if not REDIS_URL:
+        from benchmarks.faults.harness import PrivateRedis
+
+        private_redis = PrivateRedis().start()
+        REDIS_URL = private_redis.url
+    try:
+        results = run(args, sizes, layers)
+    finally:
+        if private_redis is not None:
+            private_redis.stop()
+    report(args, results)
+    for (layer, n), r in results.items():
+        where = f"{layer} N={n}"
+        checks.require(r["api_errors"] == 0, f"{where}: {r['api_errors']} status updates refused by the API")
+        checks.require(r["expected"] > 0, f"{where}: no update was expected (nothing fired)")
+        checks.require(
+            r["delivered"] == r["expected"], f"{where}: {r['expected'] - r['delivered']} messages lost"
+        )
+        checks.require(r["out_of_order"] == 0, f"{where}: {r['out_of_order']} messages out of order")
+    return checks.exit_status()
+
+
+def run(args, sizes: list[int], layers: list[str]) -> dict[tuple[str, int], dict]:
     ensure_database(BENCH_DB)
     tickets, api_token = prepare((max(sizes) + SOCKETS_PER_TICKET - 1) // SOCKETS_PER_TICKET)
     import redis
@@ -332,11 +378,15 @@ def main() -> None:
                 f"(connect {result['connect_s']:.1f} s)",
                 flush=True,
             )
+    return results
 
+
+def report(args, results: dict[tuple[str, int], dict]) -> None:
     print()
     print(
         f"Delivery latency, commit -> socket receipt ({args.updates} status updates at {args.rate:g}/s, "
-        f"{SOCKETS_PER_TICKET} sockets per ticket, one uvicorn process)"
+        f"{SOCKETS_PER_TICKET} sockets per ticket, one uvicorn process; load average "
+        f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs)"
     )
     header = (
         f"{'layer':>8} {'N':>6} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'KB/conn':>8} {'lost':>5} "
@@ -361,4 +411,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
