@@ -278,7 +278,7 @@ def client_worker(args: tuple) -> dict:
             batches = [[make_event(rng, now_ms) for _ in range(per_request)] for _ in range(40)]
             bodies = [json.dumps({"sent_at": now_ms, "events": batch}).encode() for batch in batches]
         number = 0
-        while time.time() < deadline:
+        while number == 0 or time.time() < deadline:  # one request at least, however slow the start
             with lock:
                 if sent[0] >= max_requests:
                     return
