@@ -206,8 +206,8 @@ def start_server(port: int, workers: int, buffered: bool) -> subprocess.Popen:
         env=app_env(buffered),
         start_new_session=True,
     )  # fmt: skip
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
+    deadline = time.monotonic() + 120  # a busy machine: importing Django alone can take 30 s
+    while time.monotonic() < deadline and server.poll() is None:
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.5):
                 return server

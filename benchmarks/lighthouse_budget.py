@@ -101,7 +101,7 @@ def start_server(env: dict, port: int) -> subprocess.Popen:
         cwd=ROOT,
         env=env,
     )
-    for _ in range(100):
+    for _ in range(600):  # up to ~2 min: importing Django on a busy machine is slow
         try:
             urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)
             return server

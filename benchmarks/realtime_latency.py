@@ -281,15 +281,15 @@ def start_server(layer: str, port: int) -> subprocess.Popen:
         cwd=ROOT,
         env=server_env(layer),
     )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
+    deadline = time.monotonic() + 120  # a busy machine: importing Django alone can take 30 s
+    while time.monotonic() < deadline and process.poll() is None:
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1):
                 return process
         except OSError:
             time.sleep(0.2)
     process.kill()
-    raise RuntimeError("server did not start")
+    raise RuntimeError(f"server did not start (exit status {process.poll()})")
 
 
 def main() -> int:
