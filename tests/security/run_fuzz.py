@@ -12,7 +12,7 @@ once per role (anonymous, customer, technician, staff) and prints a summary tabl
 test cases generated, failures, server errors. Exit status 1 when any run found a failure.
 
     .venv/bin/python tests/security/run_fuzz.py [--max-examples 25] [--seed 20261127] [--roles staff,customer]
-    .venv/bin/python tests/security/run_fuzz.py --smoke   # seconds: examples phase, 1 example, 2 roles
+    .venv/bin/python tests/security/run_fuzz.py --smoke   # seconds: 1 example per operation, 2 roles
 
 Exit status 1 also when a run tested no operation or generated no test case (a schema that no
 longer loads, a server that does not answer).
@@ -91,10 +91,10 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=20261127)
     parser.add_argument("--roles", default=",".join(ROLES))
     parser.add_argument("--phases", default="examples,coverage,fuzzing,stateful")
-    parser.add_argument("--smoke", action="store_true", help="examples phase, 1 example, anonymous + staff")
+    parser.add_argument("--smoke", action="store_true", help="1 example per operation, anonymous + staff")
     args = parser.parse_args()
     if args.smoke:
-        args.max_examples, args.phases, args.roles = 1, "examples", "anonymous,staff"
+        args.max_examples, args.phases, args.roles = 1, "examples,fuzzing", "anonymous,staff"
 
     with tempfile.TemporaryDirectory(prefix="revivatech-fuzz-") as tmp:
         work = Path(tmp)
