@@ -78,6 +78,8 @@ def server_env(layer: str) -> dict[str, str]:
 
 def prepare(tickets_needed: int) -> tuple[list[tuple[str, str]], str]:
     """Tickets in repair (reference, tracking token) and a staff API token, made through the services."""
+    for key in ("REDIS_URL", "CHANNEL_LAYER"):  # never the caller's Redis (a test suite's, CI's)
+        os.environ.pop(key, None)
     os.environ.update(server_env("memory"))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "revivatech.settings")
     import django

@@ -110,6 +110,7 @@ def main() -> int:
             "LOG_LEVEL": "WARNING",
         }
         env.pop("DATABASE_URL", None)  # always a throw-away database
+        env.pop("REDIS_URL", None)  # and in-process caches: never the caller's Redis (a test suite's)
         manage = [PY, str(ROOT / "manage.py")]
         subprocess.run([*manage, "migrate", "--noinput", "-v0"], env=env, check=True, cwd=ROOT)
         collect_static(env)
