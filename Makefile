@@ -134,6 +134,10 @@ faults: install-dev
 bench-load: install-dev
 	$(PY) benchmarks/load_mixed.py $(BENCH_ARGS)
 
+## bench-smoke: every benchmark's --smoke mode in sequence (tiny sizes; fails when one no longer runs as documented)
+bench-smoke: install-dev benchmarks/lighthouse/node_modules/.bin/lighthouse
+	$(PY) benchmarks/smoke.py $(SMOKE)
+
 ## fuzz: schemathesis (all phases) against a live uvicorn on 127.0.0.1 as anonymous, customer, technician, staff
 fuzz: install-dev
 	$(PY) tests/security/run_fuzz.py $(FUZZ_ARGS)

@@ -17,6 +17,11 @@ tracker's gzipped size.
 
     .venv/bin/python benchmarks/analytics_ingest.py                 # 10 s per phase
     .venv/bin/python benchmarks/analytics_ingest.py --seconds 5 --clients 3
+    .venv/bin/python benchmarks/analytics_ingest.py --smoke    # 1 s a phase, 1 client, 1 worker
+
+Its own PostgreSQL database (``<DATABASE_URL's name>_bench_analytics``, or ``BENCH_DATABASE_URL``)
+and a private ``redis-server`` on a free loopback port (or ``BENCH_REDIS_URL``, which it flushes).
+Exit status 1 when a phase accepted nothing or an accepted event was not stored.
 """
 
 from __future__ import annotations
@@ -41,13 +46,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-BENCH_DB = os.environ.get(
-    "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/revivatech_bench_analytics"
-)
-REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
+from benchmarks.common import Checks, own_database_url, static_root  # noqa: E402
+
+BENCH_DB = os.environ.get("BENCH_DATABASE_URL") or own_database_url("bench_analytics")
+# Empty: a private redis-server (main). Set in the environment so uvicorn's workers read it too.
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "")
 SECRET_KEY = secrets.token_urlsafe(50)
-STATIC_ROOT = "/tmp/revivatech-bench-analytics-static"
-PYTHON = str(ROOT / ".venv/bin/python")
+STATIC_ROOT = static_root()
+PYTHON = sys.executable  # the interpreter running this (make's $(VENV), CI's .venv-ci)
 BATCH = 50
 NAIVE_PATH = "/bench/naive-event/"
 DJANGO_PATH = "/bench/events-through-django/"
@@ -193,15 +199,15 @@ def free_port() -> int:
 
 def start_server(port: int, workers: int, buffered: bool) -> subprocess.Popen:
     server = subprocess.Popen(
-        [str(ROOT / ".venv/bin/uvicorn"), "benchmarks.analytics_ingest:application", "--host", "127.0.0.1",
-         "--port", str(port), "--workers", str(workers), "--lifespan", "off", "--no-access-log",
-         "--log-level", "warning"],
+        [str(Path(PYTHON).parent / "uvicorn"), "benchmarks.analytics_ingest:application",
+         "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers), "--lifespan", "off",
+         "--no-access-log", "--log-level", "warning"],
         cwd=ROOT,
         env=app_env(buffered),
         start_new_session=True,
     )  # fmt: skip
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
+    deadline = time.monotonic() + 120  # a busy machine: importing Django alone can take 30 s
+    while time.monotonic() < deadline and server.poll() is None:
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.5):
                 return server
@@ -272,7 +278,7 @@ def client_worker(args: tuple) -> dict:
             batches = [[make_event(rng, now_ms) for _ in range(per_request)] for _ in range(40)]
             bodies = [json.dumps({"sent_at": now_ms, "events": batch}).encode() for batch in batches]
         number = 0
-        while time.time() < deadline:
+        while number == 0 or time.time() < deadline:  # one request at least, however slow the start
             with lock:
                 if sent[0] >= max_requests:
                     return
@@ -352,6 +358,7 @@ def run_phase(name: str, args, *, buffered: bool, path: str, per_request: int) -
             result["drain_s"] = drained - result["seconds"]
         else:
             result["stored_events_per_s"] = result["events_per_s"]
+        result["stored"] = count_events()
         return result
     finally:
         if flusher is not None:
@@ -359,7 +366,8 @@ def run_phase(name: str, args, *, buffered: bool, path: str, per_request: int) -
         stop(server)
 
 
-def main() -> None:
+def main() -> int:
+    global REDIS_URL
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=10.0, help="load time per phase (bounded)")
     parser.add_argument("--clients", type=int, default=3, help="client processes")
@@ -367,9 +375,48 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes")
     parser.add_argument("--max-requests", type=int, default=200_000, help="upper bound per phase")
     parser.add_argument("--phases", default="buffered,buffered-django,direct,naive")
+    parser.add_argument("--smoke", action="store_true", help="seconds: every phase, 1 s, 1 client, 1 worker")
     args = parser.parse_args()
+    if args.smoke:
+        args.seconds, args.clients, args.threads, args.workers, args.max_requests = 1.0, 1, 2, 1, 400
     args.seconds = min(args.seconds, 60.0)
+    checks = Checks("bench-analytics" + (" --smoke" if args.smoke else ""))
 
+    private_redis = None
+    if not REDIS_URL:
+        from benchmarks.faults.harness import PrivateRedis
+
+        private_redis = PrivateRedis().start()
+        REDIS_URL = private_redis.url
+    try:
+        results, phases = run(args)
+    finally:
+        if private_redis is not None:
+            private_redis.stop()
+
+    print()
+    print(
+        "| phase | events per request | events/s accepted | events/s stored (sustained) "
+        "| p50 ms | p99 ms | vs naive |"
+    )
+    print("|---|---|---|---|---|---|---|")
+    naive = results.get("naive")
+    for name, r in results.items():
+        per = phases[name]["per_request"]
+        ratio = f"{r['stored_events_per_s'] / naive['stored_events_per_s']:.1f}x" if naive else "n/a"
+        print(f"| {name} | {per} | {r['events_per_s']:,.0f} | {r['stored_events_per_s']:,.0f} | "
+              f"{r['p50_ms']:.1f} | {r['p99_ms']:.1f} | {ratio} |")  # fmt: skip
+    print(f"(load average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs)")
+    for name, r in results.items():
+        checks.require(r["events"] > 0, f"{name}: no event was accepted")
+        checks.require(
+            r["stored"] >= r["events"] + r["warmup_events"],
+            f"{name}: {r['events'] + r['warmup_events'] - r['stored']} accepted events were never stored",
+        )
+    return checks.exit_status()
+
+
+def run(args) -> tuple[dict, dict]:
     ensure_database(BENCH_DB)
     Path(STATIC_ROOT).mkdir(parents=True, exist_ok=True)  # served by nobody here; silences WhiteNoise
     subprocess.run(
@@ -398,20 +445,8 @@ def main() -> None:
         )
         print(f"{name:>15}: {r['events_per_s']:>9,.0f} events/s accepted{extra}; {r['requests']:,} requests, "
               f"p50 {r['p50_ms']:.1f} ms, p99 {r['p99_ms']:.1f} ms")  # fmt: skip
-
-    print()
-    print(
-        "| phase | events per request | events/s accepted | events/s stored (sustained) "
-        "| p50 ms | p99 ms | vs naive |"
-    )
-    print("|---|---|---|---|---|---|---|")
-    naive = results.get("naive")
-    for name, r in results.items():
-        per = phases[name]["per_request"]
-        ratio = f"{r['stored_events_per_s'] / naive['stored_events_per_s']:.1f}x" if naive else "n/a"
-        print(f"| {name} | {per} | {r['events_per_s']:,.0f} | {r['stored_events_per_s']:,.0f} | "
-              f"{r['p50_ms']:.1f} | {r['p99_ms']:.1f} | {ratio} |")  # fmt: skip
+    return results, phases
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

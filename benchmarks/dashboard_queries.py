@@ -1,6 +1,7 @@
 """Dashboard API queries over 5,000,000 events: rollups against the raw events table.
 
-Creates its own PostgreSQL database (``bench_dashboard`` on the server of ``DATABASE_URL``; dropped
+Creates its own PostgreSQL database (``<DATABASE_URL's name>_bench_dashboard`` on the server of
+``DATABASE_URL``, so two checkouts never drop each other's; dropped
 and recreated unless ``--reuse``), migrates it, loads synthetic visits with ``COPY`` (sessions and
 events with realistic, skewed dimensions over ``--days`` days up to now, web vitals included), builds
 the hourly rollups with the SQL equivalent of the storage's upserts and the daily ones with the
@@ -11,6 +12,10 @@ Prints p50/p95 per query, the ratio raw/rollup, and whether every p95 is under 2
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/test .venv/bin/python benchmarks/dashboard_queries.py
     ... --events 500000 --repeat 10      # a quicker run
     ... --reuse                          # keep the loaded database from a previous run
+    ... --smoke                          # seconds: 5,000 events over 3 days, 2 runs per query
+
+Live counters come from a private ``redis-server`` on a free loopback port (or ``--redis-url``).
+Exit status 1 when a query or the API document could not be computed.
 """
 
 from __future__ import annotations
@@ -28,6 +33,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from benchmarks.common import Checks, own_database  # noqa: E402
 
 BUDGET_MS = 200.0
 DEVICES = (["desktop", "mobile", "tablet", "other"], [52, 40, 7, 1])
@@ -463,7 +470,7 @@ def p(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(q * len(ordered) + 0.5) - 1))]
 
 
-def main() -> None:
+def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -471,18 +478,36 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=60, help="the events span this many days up to now")
     parser.add_argument("--repeat", type=int, default=20, help="timed runs per query (after one warm-up)")
     parser.add_argument("--raw-repeat", type=int, default=5, help="timed runs per raw query")
-    parser.add_argument("--database", default="bench_dashboard")
+    parser.add_argument("--database", default=own_database("bench_dashboard"))
     parser.add_argument("--reuse", action="store_true", help="keep the database loaded by a previous run")
     parser.add_argument("--rebuild", action="store_true", help="with --reuse: build the rollups again")
     parser.add_argument(
         "--redis-url",
-        default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/5"),
-        help="Redis for the live counters ('' = read them from the database)",
+        default=os.environ.get("BENCH_REDIS_URL"),
+        help="Redis for the live counters ('' = read them from the database; default: a private one)",
     )
+    parser.add_argument("--smoke", action="store_true", help="seconds: 5,000 events, 3 days, 2 runs")
     parser.add_argument(
         "--load-only", action="store_true", help="load the raw events, stop before the rollups"
     )
     args = parser.parse_args()
+    if args.smoke:
+        args.events, args.days, args.repeat, args.raw_repeat, args.reuse = 5_000, 3, 2, 1, False
+    private_redis = None
+    if args.redis_url is None:
+        from benchmarks.faults.harness import PrivateRedis
+
+        private_redis = PrivateRedis().start()
+        args.redis_url = private_redis.url
+    try:
+        return run(args)
+    finally:
+        if private_redis is not None:
+            private_redis.stop()
+
+
+def run(args) -> int:
+    checks = Checks("bench-dashboard" + (" --smoke" if args.smoke else ""))
     base = os.environ.get("DATABASE_URL", "")
     if not base.startswith("postgres"):
         sys.exit("Set DATABASE_URL to a PostgreSQL server, e.g. postgres://postgres@127.0.0.1:5432/test")
@@ -511,7 +536,7 @@ def main() -> None:
         sessions, events, seconds = load(url, args.events, args.days, now)
         print(f"  {events:,} events and {sessions:,} sessions in {seconds:.0f} s")
     if args.load_only:
-        return
+        return 0
     call_command("migrate", verbosity=0, interactive=False)
     if not args.reuse or args.rebuild or not DailySessionSlice.objects.exists():
         first = Event.objects.order_by("occurred_at").values_list("occurred_at", flat=True).first()
@@ -571,7 +596,11 @@ def main() -> None:
         f"every p95 < {BUDGET_MS:.0f} ms: {verdict} (worst p95 {worst:.1f} ms; {args.repeat} runs per query, "
         f"{args.raw_repeat} per raw query; {os.cpu_count()} CPUs)"
     )
+    checks.require(Event.objects.count() > 0, "no event was loaded")
+    checks.require(DailySessionSlice.objects.exists(), "the rollups were not built")
+    checks.require(len(results) >= 3 * 2, f"only {len(results)} queries were timed")
+    return checks.exit_status()
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

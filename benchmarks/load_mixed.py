@@ -9,11 +9,15 @@ the site under test: 2 uvicorn processes, each with a psycopg pool of 8 connecti
 
     make bench-load
     .venv/bin/python benchmarks/load_mixed.py --duration 20 --baseline-duration 10
+    .venv/bin/python benchmarks/load_mixed.py --smoke      # 3 s + 2 s baseline, 10 held sockets
 
 Abuse limits: this is ~40 loopback clients on one IP doing thousands of requests a minute, so the
 per-IP limits of event ingestion and API writes are raised for the run (environment below); the
 API reads are spread over 8 staff tokens, as separate people would be. Nothing here measures the
 limits themselves (tests/security does).
+
+Its own PostgreSQL database (``<DATABASE_URL's name>_load``, or ``LOAD_DATABASE``) and a private
+``redis-server`` on a free loopback port. Exit status 1 on any error or an endpoint never served.
 """
 
 from __future__ import annotations
@@ -31,11 +35,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.common import Checks, own_database  # noqa: E402
 from benchmarks.faults import harness  # noqa: E402
 from benchmarks.faults.data import staff_token, tickets_in_repair  # noqa: E402
 
-LOAD_DB = os.environ.get("LOAD_DATABASE", "h_fault_load")
-LOAD_REDIS_PORT = int(os.environ.get("LOAD_REDIS_PORT", "6392"))
+LOAD_DB = os.environ.get("LOAD_DATABASE") or own_database("load")
+LOAD_REDIS_PORT = int(os.environ.get("LOAD_REDIS_PORT") or 0) or None  # None: a free port
 #: closed-loop clients per kind of request
 MIX = {"track": 8, "api": 8, "events": 4, "ws_connect": 2}
 HELD_SOCKETS = 100
@@ -228,7 +233,11 @@ def main() -> int:
     parser.add_argument("--baseline-duration", type=float, default=30.0, help="0 skips the baseline")
     parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes")
     parser.add_argument("--pool", type=int, default=8, help="PostgreSQL pool size per process")
+    parser.add_argument("--smoke", action="store_true", help="seconds: 3 s + 2 s baseline, 10 held sockets")
     args = parser.parse_args()
+    global HELD_SOCKETS
+    if args.smoke:
+        args.duration, args.baseline_duration, HELD_SOCKETS = 3.0, 2.0, 10
 
     harness.ensure_database(LOAD_DB)
     redis_server = harness.PrivateRedis(LOAD_REDIS_PORT).start()
@@ -268,7 +277,14 @@ def main() -> int:
         )
         errors = sum(runs["tuned"][0].errors.values())
         print(f"\ngoal 0 errors: {'met' if errors == 0 else 'NOT met'} ({errors})")
-        return 0 if errors == 0 else 1
+        checks = Checks("bench-load" + (" --smoke" if args.smoke else ""))
+        tuned = runs["tuned"][0]
+        checks.require(not tuned.errors, f"errors {tuned.errors} ({'; '.join(tuned.error_samples)})")
+        for name, (stats, _) in runs.items():
+            for endpoint, values in stats.latencies.items():
+                if endpoint != "WS held":
+                    checks.require(bool(values), f"{name}: {endpoint} was never served")
+        return checks.exit_status()
     finally:
         redis_server.stop()
 

@@ -9,6 +9,11 @@ Needs PostgreSQL and Redis on 127.0.0.1 (loopback only; bounded in count and tim
 
     make bench-notifications
     .venv/bin/python benchmarks/notifications_throughput.py --messages 2000 --baseline 300
+    .venv/bin/python benchmarks/notifications_throughput.py --smoke   # 60 messages, seconds
+
+Its own PostgreSQL database (``<DATABASE_URL's name>_bench_notifications``, or
+``BENCH_NOTIFICATIONS_DATABASE_URL``) and a private ``redis-server`` on a free loopback port (or
+``BENCH_NOTIFICATIONS_REDIS_URL``). Exit status 1 when a message was not sent, was lost or arrived twice.
 """
 
 from __future__ import annotations
@@ -25,10 +30,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-BENCH_DB = os.environ.get(
-    "BENCH_NOTIFICATIONS_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/revivatech_notif_bench"
-)
-REDIS_URL = os.environ.get("BENCH_NOTIFICATIONS_REDIS_URL", "redis://127.0.0.1:6379/12")
+from benchmarks.common import Checks, own_database_url  # noqa: E402
+
+BENCH_DB = os.environ.get("BENCH_NOTIFICATIONS_DATABASE_URL") or own_database_url("bench_notifications")
+REDIS_URL = os.environ.get("BENCH_NOTIFICATIONS_REDIS_URL", "")  # empty: a private redis-server
 DEFAULT_LIMITS = "email:sendgrid=200/s;sms:twilio=100/s;push:fcm=100/s"
 #: Share of each channel in the queued messages (interleaved, as automation writes them).
 SPLIT = {"email": 2, "sms": 1, "push": 1}
@@ -338,8 +343,7 @@ class Bench:
             share = busiest / limit if limit else float("nan")
             held = held and (not limit or share <= 1.05)
             print(f"{key:<16}{len(times):>7}{limit or '-':>9}{mean:>9.1f}{busiest:>13}{share:>15.3f}")
-            assert max(fake.receipts().values()) == 1, f"{key}: a message arrived twice"
-        print(f"\nlimits held within 5%: {'yes' if held else 'NO'}; every message arrived exactly once")
+        print(f"\nlimits held within 5%: {'yes' if held else 'NO'}")
         bulk, urgent = result["latency"]["normal"], result["latency"]["urgent"]
         if urgent:
             bulk_p50, bulk_p95 = percentile(bulk, 0.5), percentile(bulk, 0.95)
@@ -357,7 +361,24 @@ class Bench:
             fake.stop()
 
 
-def main() -> None:
+def verify(bench: Bench, result: dict, checks: Checks) -> None:
+    """Every queued message was sent, and each arrived at its provider's fake exactly once."""
+    statuses = result["statuses"]
+    checks.require(
+        statuses.get("sent", 0) == result["count"],
+        f"{result['count']} messages queued, statuses after the run: {statuses}",
+    )
+    arrived = 0
+    for channel, fake in bench.fakes.items():
+        receipts = fake.receipts()
+        arrived += sum(receipts.values())
+        twice = sum(1 for n in receipts.values() if n > 1)
+        checks.require(twice == 0, f"{channel}: {twice} messages arrived more than once")
+    checks.require(arrived == result["count"], f"{result['count']} messages queued, {arrived} arrived")
+
+
+def main() -> int:
+    global REDIS_URL
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -369,18 +390,34 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=50, help="NOTIFICATIONS_BATCH_SIZE")
     parser.add_argument("--limits", default=DEFAULT_LIMITS, help="NOTIFICATIONS_RATE_LIMITS of the run")
     parser.add_argument("--timeout", type=float, default=240.0, help="give up after this many seconds")
+    parser.add_argument("--smoke", action="store_true", help="seconds: 60 messages, 3 urgent, baseline 20")
     args = parser.parse_args()
+    if args.smoke:
+        args.messages, args.urgent, args.baseline, args.concurrency, args.timeout = 60, 3, 20, 2, 120.0
     args.messages = min(args.messages, 20_000)
     args.baseline = min(args.baseline, args.messages)
+    checks = Checks("bench-notifications" + (" --smoke" if args.smoke else ""))
+    private_redis = None
+    if not REDIS_URL:
+        from benchmarks.faults.harness import PrivateRedis
+
+        private_redis = PrivateRedis().start()
+        REDIS_URL = private_redis.url
     bench = Bench(args)
     try:
         bench.setup_django()
         print(f"limits {args.limits}; PostgreSQL {BENCH_DB}; Redis {REDIS_URL}; fakes on 127.0.0.1")
         baseline_rate = bench.baseline()
-        bench.report(bench.run(), baseline_rate)
+        result = bench.run()
+        bench.report(result, baseline_rate)
+        print(f"(load average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs)")
+        verify(bench, result, checks)
     finally:
         bench.close()
+        if private_redis is not None:
+            private_redis.stop()
+    return checks.exit_status()
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -3,11 +3,14 @@
     make faults
     .venv/bin/python -m benchmarks.faults                 # all four
     .venv/bin/python -m benchmarks.faults --only 2,3      # some of them
+    .venv/bin/python -m benchmarks.faults --smoke         # all four on small sizes, short outages
 
 Loopback only and bounded (a few minutes): the site (uvicorn) and Celery workers run as
-subprocesses against PostgreSQL (database ``h_fault`` on 127.0.0.1:5432, reached through a TCP
-proxy of ours when it must fail) and a private ``redis-server`` on port 6391 that this run starts,
-restarts and stops. The shared services are never touched.
+subprocesses against PostgreSQL (database ``<DATABASE_URL's name>_faults`` on 127.0.0.1:5432, or
+``FAULTS_DATABASE``, reached through a TCP proxy of ours on a free port when it must fail) and a
+private ``redis-server`` on a free loopback port that this run starts, restarts and stops. The shared
+services are never touched. Abuse limits: the site it starts raises the per-IP limits (anonymous
+bookings, event batches and webhooks all come from 127.0.0.1); they are not what is measured.
 """
 
 from __future__ import annotations
@@ -41,8 +44,18 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--only", default="1,2,3,4", help="comma-separated scenario numbers")
     parser.add_argument("--clients", type=int, default=50, help="websocket clients in fault 2")
+    parser.add_argument("--smoke", action="store_true", help="all four, small sizes, 1-2 s outages")
     args = parser.parse_args()
     chosen = {int(n) for n in args.only.split(",")}
+    emails = None
+    if args.smoke:
+        from . import pg_outage, redis_restart, webhook_storm
+
+        args.clients, emails = 5, 100
+        redis_restart.BEFORE_SECONDS, redis_restart.OUTAGE_SECONDS = 1.5, 1.5
+        redis_restart.AFTER_SECONDS = 2.5
+        pg_outage.BEFORE_SECONDS, pg_outage.OUTAGE_SECONDS, pg_outage.AFTER_SECONDS = 1.5, 2.0, 3.0
+        webhook_storm.INVOICES = 6
 
     started = time.monotonic()
     harness.ensure_database()
@@ -60,7 +73,8 @@ def main() -> int:
         if 1 in chosen:
             from . import worker_kill
 
-            scenarios.append(("1", lambda: worker_kill.run(env, smtp)))
+            sizes = {"emails": emails} if emails else {}
+            scenarios.append(("1", lambda: worker_kill.run(env, smtp, **sizes)))
         if 2 in chosen:
             from . import redis_restart
 

@@ -27,14 +27,19 @@ ROOT = Path(__file__).resolve().parent.parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from benchmarks.common import collect_static, own_database, static_root  # noqa: E402
 from tests.processes import ManagedProcess, free_port, wait_until  # noqa: E402, F401 - shared with the tests
 
 PG_HOST, PG_PORT = "127.0.0.1", 5432
-FAULT_DB = os.environ.get("FAULTS_DATABASE", "h_fault")
-REDIS_PORT = int(os.environ.get("FAULTS_REDIS_PORT", "6391"))
-PG_PROXY_PORT = int(os.environ.get("FAULTS_PG_PROXY_PORT", "15440"))
-STATIC_ROOT = "/tmp/revivatech-faults-static"
+#: Our own database, named after DATABASE_URL's (h3 -> h3_faults): never another checkout's.
+FAULT_DB = os.environ.get("FAULTS_DATABASE") or own_database("faults")
+STATIC_ROOT = static_root()
 SECRET_KEY = secrets.token_urlsafe(50)
+
+
+# Free loopback ports unless given: two runs at once (other checkouts, CI) never meet.
+REDIS_PORT = int(os.environ.get("FAULTS_REDIS_PORT") or 0) or free_port()
+PG_PROXY_PORT = int(os.environ.get("FAULTS_PG_PROXY_PORT") or 0) or free_port()
 
 
 def database_url(port: int = PG_PORT, name: str = FAULT_DB) -> str:
@@ -71,8 +76,8 @@ def terminate_backends(name: str = FAULT_DB) -> None:
 class PrivateRedis:
     """``redis-server`` on a loopback port of our own, without persistence (as the shared one)."""
 
-    def __init__(self, port: int = REDIS_PORT) -> None:
-        self.port = port
+    def __init__(self, port: int | None = None) -> None:
+        self.port = port or REDIS_PORT
         self.dir = tempfile.mkdtemp(prefix=f"faults-redis-{port}-")
         self.process: subprocess.Popen | None = None
 
@@ -366,5 +371,4 @@ def setup_django(env: dict[str, str]) -> None:
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
-    if not Path(STATIC_ROOT, "staticfiles.json").exists():
-        call_command("collectstatic", interactive=False, verbosity=0)
+    collect_static(env)

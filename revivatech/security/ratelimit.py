@@ -42,6 +42,18 @@ def client_ip_of(request: Any) -> str | None:
     return client_ip(getattr(request, "META", {})) or None
 
 
+def is_exempt(request: Any) -> bool:
+    """The signed-in user is listed in ``RATE_LIMIT_EXEMPT_USERNAMES`` (a benchmark's own account on
+    its own server): then neither the per-user nor the per-IP limit counts or refuses its requests."""
+    exempt = settings.RATE_LIMIT_EXEMPT_USERNAMES
+    if not exempt:
+        return False
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated or not user.is_active:
+        return False
+    return user.get_username() in exempt
+
+
 class _SettingsRateThrottle(SimpleRateThrottle):
     """A throttle whose rate is read from ``SECURITY_RATE_LIMITS[scope]`` on each request."""
 
@@ -71,6 +83,8 @@ class _SettingsRateThrottle(SimpleRateThrottle):
 
     def allow_request(self, request: Any, view: Any) -> bool:
         if request.method not in self.methods or getattr(view, "own_rate_limits", False):
+            return True
+        if is_exempt(request):
             return True
         self.rate = self.get_rate()
         if self.rate is None:

@@ -9,7 +9,7 @@ from datetime import timedelta
 
 from csp.constants import NONE, SELF
 
-from ..env import env_bool, env_int, env_str
+from ..env import env_bool, env_int, env_list, env_str
 from .base import PHOTO_MAX_UPLOAD_BYTES, PRODUCTION
 
 # --- Content-Security-Policy (django-csp 4) ---
@@ -87,6 +87,10 @@ SECURITY_RATE_LIMITS = {
     "api_write_ip": env_str("RATE_LIMIT_API_WRITE_IP", "120/minute"),
     "api_write_user": env_str("RATE_LIMIT_API_WRITE_USER", "60/minute"),
 }
+#: Usernames these limits never apply to (comma-separated; empty, the default, exempts nobody). For a
+#: benchmark's own throw-away account on its own server (``benchmarks/realtime_latency.py`` lists its
+#: ``bench-staff``), never for people: everyone else stays limited, on the same IP too.
+RATE_LIMIT_EXEMPT_USERNAMES = frozenset(env_list("RATE_LIMIT_EXEMPT_USERNAMES", []))
 # Event ingestion keeps its own limits (ANALYTICS_RATE_LIMIT_*: per hashed IP and per visitor,
 # one pipelined Redis round trip per batch, 429 + Retry-After), see settings/analytics.py.
 

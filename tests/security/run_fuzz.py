@@ -12,6 +12,10 @@ once per role (anonymous, customer, technician, staff) and prints a summary tabl
 test cases generated, failures, server errors. Exit status 1 when any run found a failure.
 
     .venv/bin/python tests/security/run_fuzz.py [--max-examples 25] [--seed 20261127] [--roles staff,customer]
+    .venv/bin/python tests/security/run_fuzz.py --smoke   # seconds: 1 example per operation, 2 roles
+
+Exit status 1 also when a run tested no operation or generated no test case (a schema that no
+longer loads, a server that does not answer).
 """
 
 from __future__ import annotations
@@ -29,6 +33,10 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.common import collect_static, static_root  # noqa: E402
+
 PY = sys.executable
 SCHEMATHESIS = str(Path(PY).with_name("schemathesis"))
 UVICORN = str(Path(PY).with_name("uvicorn"))
@@ -83,7 +91,10 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=20261127)
     parser.add_argument("--roles", default=",".join(ROLES))
     parser.add_argument("--phases", default="examples,coverage,fuzzing,stateful")
+    parser.add_argument("--smoke", action="store_true", help="1 example per operation, anonymous + staff")
     args = parser.parse_args()
+    if args.smoke:
+        args.max_examples, args.phases, args.roles = 1, "examples,fuzzing", "anonymous,staff"
 
     with tempfile.TemporaryDirectory(prefix="revivatech-fuzz-") as tmp:
         work = Path(tmp)
@@ -95,13 +106,14 @@ def main() -> int:
             "SQLITE_PATH": str(work / "fuzz.sqlite3"),
             "DJANGO_VAR_DIR": str(work / "var"),
             "MEDIA_ROOT": str(work / "media"),
-            "STATIC_ROOT": str(work / "static"),
+            "STATIC_ROOT": static_root(),  # this checkout's collected files, compressed once
             "LOG_LEVEL": "WARNING",
         }
         env.pop("DATABASE_URL", None)  # always a throw-away database
+        env.pop("REDIS_URL", None)  # and in-process caches: never the caller's Redis (a test suite's)
         manage = [PY, str(ROOT / "manage.py")]
         subprocess.run([*manage, "migrate", "--noinput", "-v0"], env=env, check=True, cwd=ROOT)
-        subprocess.run([*manage, "collectstatic", "--noinput", "-v0"], env=env, check=True, cwd=ROOT)
+        collect_static(env)
         world = json.loads(
             subprocess.run(
                 [PY, "-c", WORLD_SCRIPT], env=env, check=True, cwd=ROOT, capture_output=True, text=True
@@ -163,7 +175,7 @@ def main() -> int:
                 output = run.stdout + run.stderr
                 (work / f"schemathesis-{role}.txt").write_text(output)
                 figures = summary_of(output)
-                failed |= run.returncode != 0
+                failed |= run.returncode != 0 or not figures["operations"] or not figures["generated"]
                 rows.append((role, figures, time.monotonic() - started, run.returncode))
                 if run.returncode != 0:
                     print(output[-6000:])
