@@ -21,7 +21,7 @@ from revivatech.events import ALL_EVENTS, DomainEvent, subscribe
 
 from .models import EventKind, TicketEvent
 from .photos import planned_widths
-from .presenters import describe_event
+from .presenters import STATUS_SENTENCES, describe_event
 
 logger = logging.getLogger(__name__)
 
@@ -62,6 +62,8 @@ def customer_payload(kind: str, payload: dict[str, Any]) -> dict[str, Any]:
     safe = {key: payload[key] for key in keys if key in payload}
     ticket = payload.get("ticket") or {}
     safe["ticket"] = {k: ticket[k] for k in ("status", "status_label", "progress_percent") if k in ticket}
+    if "status" in ticket:  # the line under the status chip, as the page renders it on a reload
+        safe["ticket"]["status_sentence"] = STATUS_SENTENCES.get(ticket["status"], "")
     return safe
 
 
