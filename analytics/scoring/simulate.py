@@ -81,7 +81,7 @@ SEASONALITY = {
 BASE_QUOTE = {"phone": 8_500, "laptop": 14_500, "tablet": 10_000, "console": 9_000, "desktop": 12_000}
 FIRST_NAMES = ["Alex", "Sam", "Priya", "Tom", "Chloe", "Omar", "Lena", "Ravi", "Maya", "Jon", "Aisha", "Ben"]
 LAST_NAMES = ["Smith", "Patel", "Jones", "Khan", "Brown", "Taylor", "Wilson", "Evans", "Ng", "Murphy"]
-PAGES = ["/", "/book/", "/account/repairs/", "/services/", "/prices/", "/contact/", "/blog/battery-care/"]
+PAGES = ["/", "/book/", "/account/repairs/", "/track/{token}/", "/track/{token}/receipt/", "/account/login/"]
 
 
 class SimulationRefused(Exception):
