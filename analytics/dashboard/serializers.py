@@ -166,8 +166,8 @@ class FunnelStepSerializer(serializers.Serializer):
 class FunnelOutsideSerializer(serializers.Serializer):
     name = serializers.CharField()
     label = serializers.CharField()
-    people = serializers.IntegerField(help_text="Converted in the range without the funnel's earlier steps")
-    without_tracked_visit = serializers.IntegerField(help_text="Of them, with no tracked visit (counter, webhook)")
+    people = serializers.IntegerField(help_text="Converted in the range without the earlier steps")
+    without_tracked_visit = serializers.IntegerField(help_text="Of them, no tracked visit (counter, webhook)")
 
 
 class TicketStatusSerializer(serializers.Serializer):

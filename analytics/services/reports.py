@@ -7,7 +7,8 @@
   it after reaching step *n − 1* (one event may do consecutive steps: landing on /book/ is also
   viewing it), so no step exceeds the one before it. Conversions by people who did not come
   through the earlier steps (a booking at the counter, a payment with no tracked visit) are
-  reported as ``outside_funnel``, never as steps. The segment applies to where they entered (their first step).
+  reported as ``outside_funnel``, never as steps. The segment applies to where they entered
+  (their first step).
   Reads only events of the step types in the date range (the (type, time) index, month partitions).
 * **Journeys**: the ordered pages of each session in the range (kept on the session), their most
   common paths, and the most common paths between two pages.
@@ -201,7 +202,8 @@ def funnel(
         for index in conversion_steps:
             if index < position:
                 continue
-            did = [row for row in events if steps[index].matches(row["type"], row["path"], row["props"] or {})]
+            step = steps[index]
+            did = [row for row in events if step.matches(row["type"], row["path"], row["props"] or {})]
             if did:
                 outside[index] += 1
                 outside_untracked[index] += all(row["session_id"] is None for row in did)

@@ -66,16 +66,15 @@ class Command(BaseCommand):
         def add(event_type: int, path: str, extra: dict | None = None) -> None:
             events.append([event_type, int(moment.timestamp() * 1000), path, {**props, **(extra or {})}])
 
-        pages = [rng.choice(PAGES)] + [
-            rng.choice(PAGES) for _ in range(rng.choice([0, 0, 1, 2, 3]))
-        ]
+        pages = [rng.choice(PAGES)] + [rng.choice(PAGES) for _ in range(rng.choice([0, 0, 1, 2, 3]))]
         for number, path in enumerate(pages):
             add(EventType.PAGEVIEW, path, first if number == 0 else None)
             for name, (typical, spread) in VITALS.items():
                 if name == "INP" and rng.random() < 0.4:
                     continue  # no interaction on this page
                 value = round(typical * rng.lognormvariate(0, spread), 4 if name == "CLS" else 0)
-                add(EventType.WEB_VITAL, path, {"name": name, "value": value, "rating": vital_rating(name, value)})
+                rating = vital_rating(name, value)
+                add(EventType.WEB_VITAL, path, {"name": name, "value": value, "rating": rating})
             if rng.random() < 0.04:
                 add(EventType.RAGE_CLICK, path, {"selector": "#book-button"})
             dwell = rng.randint(3, 90)
