@@ -26,13 +26,23 @@ SERIOUS = {"serious", "critical"}
 
 LAYOUT_JS = """() => {
   const overflow = document.documentElement.scrollWidth - window.innerWidth;
-  const visible = [...document.querySelectorAll('th')].filter((th) => th.offsetParent !== null);
-  const wrapped = visible.filter((th) => {
-    const range = document.createRange();
-    range.selectNodeContents(th);
-    const lines = new Set([...range.getClientRects()].map((r) => Math.round(r.top)));
-    return lines.size > 1;
-  }).map((th) => th.textContent.trim());
+  // A header wraps when its text lies on more than one line (tops more than 2 px apart); headers
+  // hidden visually (a phone's card layout keeps them for screen readers) are not drawn.
+  const lineCount = (th) => {
+    const tops = [];
+    const walker = document.createTreeWalker(th, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+      if (!node.textContent.trim()) continue;
+      const range = document.createRange();
+      range.selectNodeContents(node);
+      for (const rect of range.getClientRects()) {
+        if (!tops.some((top) => Math.abs(top - rect.top) <= 2)) tops.push(rect.top);
+      }
+    }
+    return tops.length;
+  };
+  const drawn = [...document.querySelectorAll('th')].filter((th) => th.getBoundingClientRect().width > 1);
+  const wrapped = drawn.filter((th) => lineCount(th) > 1).map((th) => th.textContent.trim());
   return {overflow, wrapped};
 }"""
 
