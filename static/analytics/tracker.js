@@ -1,6 +1,6 @@
 /* RevivaTech tracker (terse: 3.5 KB gzip budget), see docs/README-analytics.md
-   Delivery: each page view is sent at once; the rest every 10 s and whenever the page is hidden or
-   left (sendBeacon). Unsent events (offline, refused beacon, failed fetch) wait in the tab's
+   Delivery: each page view is sent at once (beacon); the rest every 10 s and by beacon whenever
+   the page is hidden or left. Unsent events (offline, refused beacon, failed fetch) wait in the tab's
    sessionStorage when the visitor consented (data-consent: the cookie that says so), else in
    memory, and are resent on the next page, on "online" and on the next tick. */
 ((w,d,n)=>{
@@ -23,7 +23,7 @@ let page=how=>{
 let e={nav:how},u;
 new URLSearchParams(L.search).forEach((v,k)=>{/^utm_/.test(k)&&v&&((u=e.utm=u||{})[k]=v.slice(0,99))});
 how=="load"&&d.referrer.indexOf(L.origin)&&(e.ref=d.referrer.slice(0,999));
-dep=ex=left=0;fm={};fs={};resume();t("pageview",e);send()};
+dep=ex=left=0;fm={};fs={};resume();t("pageview",e);send(1)};
 let leave=()=>{
 if(left)return;left=1;
 pause();
