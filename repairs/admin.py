@@ -369,6 +369,10 @@ class AppendOnlyInline(admin.TabularInline):
 
     def get_formset(self, request: HttpRequest, obj: RepairTicket | None = None, **kwargs: Any):
         formset = super().get_formset(request, obj, **kwargs)
+        # A tabular row has column headers but no <label> per input: name each input for screen
+        # readers ("New milestone: Title").
+        for field in formset.form.base_fields.values():
+            field.widget.attrs.setdefault("aria-label", f"New {self.verbose_name}: {field.label}")
         return type(
             formset.__name__,
             (formset,),

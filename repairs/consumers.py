@@ -32,6 +32,7 @@ from revivatech.observability.sockets import delivering
 
 from . import resync, selectors
 from .models import RepairTicket
+from .presenters import STATUS_SENTENCES
 from .readyby import selectors as readyby_selectors
 from .realtime import (
     STAFF_GROUP,
@@ -285,6 +286,7 @@ class TicketConsumer(JsonSocket):
                 "reference": ticket.reference,
                 "status": ticket.status,
                 "status_label": ticket.get_status_display(),
+                "status_sentence": STATUS_SENTENCES.get(ticket.status, ""),
                 "progress_percent": ticket.progress_percent,
                 "last_seq": ticket.last_event_seq,
             },

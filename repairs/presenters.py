@@ -114,6 +114,8 @@ def event_payload(kind: str, payload: dict[str, Any] | None, *, customer_view: b
     safe = {key: payload[key] for key in CUSTOMER_PAYLOAD_KEYS.get(kind, ()) if key in payload}
     ticket = payload.get("ticket") if isinstance(payload.get("ticket"), dict) else {}
     safe["ticket"] = {key: ticket[key] for key in CUSTOMER_SNAPSHOT_KEYS if key in ticket}
+    if "status" in ticket:  # the line under the status chip, as the page renders it on a reload
+        safe["ticket"]["status_sentence"] = STATUS_SENTENCES.get(ticket["status"], "")
     return safe
 
 

@@ -21,7 +21,8 @@ from ..models import (
     Session,
     SessionRollup,
 )
-from ..selectors import SEGMENT_FIELDS, Segment
+from ..selectors import SEGMENT_FIELDS, Segment, sessions_between
+from ..services import reports
 from .filters import DashboardFilters
 from .rollups import segment_key
 
@@ -39,20 +40,8 @@ ACTIVITY_TYPES = (
     EventType.PAYMENT_FAILED,
     EventType.RAGE_CLICK,
 )
-#: The booking funnel as the rollups can count it: visits, then events of each step.
-FUNNEL_STEPS: list[tuple[str, str, int | None, str]] = [
-    ("sessions", "Visits", None, ""),
-    ("book_page", "Viewed /book/", EventType.PAGEVIEW, "/book/"),
-    ("booking_started", "Started the booking form", EventType.BOOKING_STARTED, ""),
-    ("booking_completed", "Booked", EventType.BOOKING_COMPLETED, ""),
-    ("quote_approved", "Approved a quote", EventType.QUOTE_APPROVED, ""),
-    ("paid", "Paid", EventType.PAYMENT_SUCCEEDED, ""),
-]
-#: Every event type a dashboard counts (one query for all of them).
-COUNTED_TYPES = frozenset(
-    {EventType.PAGEVIEW, *CONVERSION_TYPES.values()}
-    | {event_type for _, _, event_type, _ in FUNNEL_STEPS if event_type is not None}
-)
+#: Every event type a dashboard counts from the rollups (one query for all of them).
+COUNTED_TYPES = frozenset({EventType.PAGEVIEW, *CONVERSION_TYPES.values()})
 TOP_PAGES = 10
 BREAKDOWN_ROWS = 10
 ACTIVITY_ITEMS = 20
@@ -105,12 +94,23 @@ def traffic(filters: DashboardFilters, counts: dict[int, int] | None = None) -> 
     sessions = totals["sessions"] or 0
     pageviews = (counts or event_counts(filters, {EventType.PAGEVIEW}))[EventType.PAGEVIEW]
     return {
+        "visitors": visitors(filters),
         "pageviews": pageviews,
         "sessions": sessions,
+        "bounces": totals["bounces"] or 0,
         "bounce_rate": _rate(totals["bounces"] or 0, sessions),
         "avg_session_seconds": round((totals["duration"] or 0) / sessions, 1) if sessions else None,
         "converted_sessions": totals["conversions"] or 0,
     }
+
+
+def visitors(filters: DashboardFilters) -> int:
+    """People who started a visit in the range: each customer once (all their devices), else each
+    consented device, else each anonymous visitor key (which changes every UTC day)."""
+    sessions = sessions_between(filters.start, filters.end, filters.segment)
+    customers = sessions.filter(customer__isnull=False).values("customer_id").distinct().count()
+    others = sessions.filter(customer__isnull=True).values("identity").distinct().count()
+    return customers + others
 
 
 def event_counts(filters: DashboardFilters, types: set[int]) -> dict[int, int]:
@@ -251,37 +251,25 @@ def top_pages(filters: DashboardFilters, limit: int = TOP_PAGES) -> list[dict[st
     return [{"path": row["path"], "pageviews": row["pageviews"]} for row in rows]
 
 
-def funnel(
-    filters: DashboardFilters, sessions: int | None = None, counts: dict[int, int] | None = None
-) -> list[dict[str, Any]]:
-    """The booking funnel from the rollups: visits, then the count of each step's events. (The
-    per-person funnel over raw events is ``/api/v1/analytics/funnels/``.)"""
-    if sessions is None:
-        sessions = daily_sessions(filters).aggregate(n=Sum("sessions"))["n"] or 0
-    typed = {event_type for _, _, event_type, detail in FUNNEL_STEPS if event_type and not detail}
-    counts = counts or event_counts(filters, typed)
-    steps, first, previous = [], None, None
-    for name, label, event_type, detail in FUNNEL_STEPS:
-        if event_type is None:
-            count = sessions
-        elif detail:
-            count = (
-                daily_events(filters).filter(type=event_type, path=detail).aggregate(n=Sum("count"))["n"] or 0
-            )
-        else:
-            count = counts[event_type]
-        first = count if first is None else first
-        steps.append(
+def funnel(filters: DashboardFilters) -> dict[str, Any]:
+    """The booking funnel, by the one query path the funnels API uses (reports.funnel): people who
+    did each step after the previous one, so no step exceeds the one before it. Conversions by
+    people who did not come through the funnel are its ``outside`` line, not steps."""
+    steps, _form = reports.FUNNELS["booking"]
+    report = reports.funnel(steps, filters.start, filters.end, filters.segment)
+    return {
+        "steps": [
             {
-                "name": name,
-                "label": label,
-                "count": count,
-                "rate_from_start": _rate(count, first),
-                "rate_from_previous": _rate(count, previous) if previous is not None else None,
+                "name": step["name"],
+                "label": reports.STEP_LABELS.get(step["name"], step["name"]),
+                "count": step["entered"],
+                "rate_from_start": step["conversion_from_start"],
+                "rate_from_previous": step["conversion_from_previous"] if index else None,
             }
-        )
-        previous = count
-    return steps
+            for index, step in enumerate(report["steps"])
+        ],
+        "outside": report["outside_funnel"],
+    }
 
 
 def recent_activity(segment: Segment, *, before: datetime, limit: int = ACTIVITY_ITEMS) -> list[Event]:

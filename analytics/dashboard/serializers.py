@@ -118,8 +118,12 @@ class ConversionsSerializer(serializers.Serializer):
 
 
 class TrafficSerializer(serializers.Serializer):
+    visitors = serializers.IntegerField(
+        help_text="People who started a visit: customers once, else devices, else daily visitor keys"
+    )
     pageviews = serializers.IntegerField()
     sessions = serializers.IntegerField()
+    bounces = serializers.IntegerField(help_text="Visits of one page, under 10 s engaged, not converting")
     bounce_rate = serializers.FloatField(allow_null=True)
     avg_session_seconds = serializers.FloatField(allow_null=True)
 
@@ -157,6 +161,13 @@ class FunnelStepSerializer(serializers.Serializer):
     count = serializers.IntegerField()
     rate_from_start = serializers.FloatField(allow_null=True)
     rate_from_previous = serializers.FloatField(allow_null=True)
+
+
+class FunnelOutsideSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    label = serializers.CharField()
+    people = serializers.IntegerField(help_text="Converted in the range without the earlier steps")
+    without_tracked_visit = serializers.IntegerField(help_text="Of them, no tracked visit (counter, webhook)")
 
 
 class TicketStatusSerializer(serializers.Serializer):
@@ -232,7 +243,8 @@ class DashboardSerializer(serializers.Serializer):
     series = SeriesPointSerializer(many=True)
     breakdowns = BreakdownsSerializer()
     top_pages = TopPageSerializer(many=True)
-    funnel = FunnelStepSerializer(many=True)
+    funnel = FunnelStepSerializer(many=True, help_text="People per step, in order (as the funnels API)")
+    funnel_outside = FunnelOutsideSerializer(many=True)
     tickets = TicketsSerializer(help_text="Not segmented: tickets have no visit dimensions")
     revenue = RevenueSerializer(many=True, help_text="Not segmented; per currency, payments by success time")
     activity = ActivitySerializer(many=True)

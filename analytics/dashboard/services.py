@@ -124,6 +124,10 @@ def recent_activity(segment: Segment, now: datetime) -> list[dict[str, Any]]:
 # --- the whole dashboard ------------------------------------------------------------------------------
 
 
+def _funnel(report: dict[str, Any]) -> dict[str, Any]:
+    return {"funnel": report["steps"], "funnel_outside": report["outside"]}
+
+
 def build_dashboard(filters: DashboardFilters, now: datetime | None = None) -> dict[str, Any]:
     """Every panel of the dashboard for ``filters``, with the time each part took."""
     now = now or timezone.now()
@@ -144,13 +148,14 @@ def build_dashboard(filters: DashboardFilters, now: datetime | None = None) -> d
         "filters": filters.as_dict(),
         "live": timed("live", lambda: live.figures(filters.segment, now).as_dict()),
         "traffic": {
-            key: traffic[key] for key in ("pageviews", "sessions", "bounce_rate", "avg_session_seconds")
+            key: traffic[key]
+            for key in ("visitors", "pageviews", "sessions", "bounces", "bounce_rate", "avg_session_seconds")
         },
         "conversions": timed("conversions", lambda: selectors.conversions(filters, traffic, counts)),
         "series": timed("series", lambda: selectors.series(filters)),
         "breakdowns": timed("breakdowns", lambda: selectors.breakdowns(filters)),
         "top_pages": timed("top_pages", lambda: selectors.top_pages(filters)),
-        "funnel": timed("funnel", lambda: selectors.funnel(filters, traffic["sessions"], counts)),
+        **_funnel(timed("funnel", lambda: selectors.funnel(filters))),
         "tickets": timed("tickets", tickets_panel),
         "revenue": timed("revenue", lambda: revenue_panel(filters)),
         "activity": timed("activity", lambda: recent_activity(filters.segment, now)),

@@ -18,6 +18,15 @@ METRIC_LABELS = {
 }
 
 
+#: The scores in the shop's words, with what each measures (the page's legend and the admin panel).
+SCORE_NAMES = {
+    "engagement": ("Engagement", "Visits to the site in the last 90 days, how recently, and emails opened."),
+    "conversion": ("Likely to book", "Quotes approved, invoices paid on time and a recent visit."),
+    "loyalty": ("Loyalty", "How long they have been a customer, how many repairs, how recently, churn risk."),
+    "value": ("Value", "What they paid in the last 12 months and are expected to spend in the next 12."),
+}
+
+
 def model_panel() -> list[dict]:
     """One line per current model: name, version, training date, holdout window and metrics."""
     lines = []

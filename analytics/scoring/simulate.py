@@ -167,7 +167,7 @@ PARTS_PROBABILITY = {
     "drift": 0.3,
     "cooling": 0.15,
 }
-PAGES = ["/", "/book/", "/account/repairs/", "/services/", "/prices/", "/contact/", "/blog/battery-care/"]
+PAGES = ["/", "/book/", "/account/repairs/", "/track/{token}/", "/track/{token}/receipt/", "/account/login/"]
 
 
 _ENDS = frozenset({Status.READY_FOR_PICKUP, Status.CANCELLED, Status.UNREPAIRABLE})

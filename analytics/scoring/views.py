@@ -14,7 +14,7 @@ from repairs.roles import is_shop_staff
 
 from . import selectors
 from .models import Segment
-from .presentation import model_panel
+from .presentation import SCORE_NAMES, model_panel
 
 SORTS = [
     ("-value_at_risk", "Churn × value (highest first)"),
@@ -50,5 +50,6 @@ def customers_at_risk(request: HttpRequest) -> HttpResponse:
         "sorts": SORTS,
         "error": error,
         "models": model_panel(),
+        "score_names": SCORE_NAMES.values(),
     }
     return render(request, "analytics/customers_at_risk.html", context, status=status)

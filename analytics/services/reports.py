@@ -4,7 +4,11 @@
   quote approved → paid), counted per *person* so steps done days later or on another device count:
   a person is the customer once linked (login, booking, or a server event about their ticket), else
   the consented device, else the day's anonymous visitor. A person reaches step *n* when they did
-  it after reaching step *n − 1*. The segment applies to where they entered (their first step).
+  it after reaching step *n − 1* (one event may do consecutive steps: landing on /book/ is also
+  viewing it), so no step exceeds the one before it. Conversions by people who did not come
+  through the earlier steps (a booking at the counter, a payment with no tracked visit) are
+  reported as ``outside_funnel``, never as steps. The segment applies to where they entered
+  (their first step).
   Reads only events of the step types in the date range (the (type, time) index, month partitions).
 * **Journeys**: the ordered pages of each session in the range (kept on the session), their most
   common paths, and the most common paths between two pages.
@@ -54,6 +58,20 @@ class Step:
         return {"name": self.name, "type": EVENT_NAME_BY_TYPE[self.type], "detail": self.detail}
 
 
+#: Conversions the server records (a booking, a quote approval, a payment): they may happen with no
+#: tracked visit behind them (a booking at the counter, a payment by card reader or webhook), so
+#: those are reported on their own line, never as funnel steps.
+CONVERSION_TYPES = frozenset(
+    {EventType.BOOKING_COMPLETED, EventType.QUOTE_APPROVED, EventType.PAYMENT_SUCCEEDED}
+)
+STEP_LABELS = {
+    "landing": "Visited the site",
+    "book_page": "Viewed the booking page",
+    "form_started": "Started the booking form",
+    "booking_completed": "Booked",
+    "quote_approved": "Approved a quote",
+    "paid": "Paid",
+}
 BOOKING_FORM = "/book/"
 FUNNELS: dict[str, tuple[list[Step], str]] = {
     "booking": (
@@ -125,6 +143,7 @@ def funnel(
             "path",
             "props",
             "customer_id",
+            "session_id",
             "session__customer_id",
             "device_id",
             "visitor_key",
@@ -135,10 +154,16 @@ def funnel(
         )
     )
     timeline: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    anonymous_conversions: Counter = Counter()  # conversions nobody can be named for
     for row in rows.iterator(chunk_size=5000):
         person = _person(row)
         if person is not None:
             timeline[person].append(row)
+        elif row["type"] in CONVERSION_TYPES:
+            anonymous_conversions[row["type"]] += 1
+    conversion_steps = [i for i, step in enumerate(steps) if step.type in CONVERSION_TYPES and i]
+    outside = {i: 0 for i in conversion_steps}  # people who converted without reaching the step
+    outside_untracked = {i: 0 for i in conversion_steps}  # ... with no tracked visit behind it
 
     reached = [0] * len(steps)
     durations: list[list[float]] = [[] for _ in steps]
@@ -155,13 +180,33 @@ def funnel(
                     last_field = props["field"]
                 elif event_type == EventType.FORM_ABANDON and props.get("field"):
                     last_field = props["field"]
-            if position < len(steps) and steps[position].matches(event_type, row["path"], props):
-                if position == 0 and segment and not segment.matches(row):
-                    break  # entered outside the segment
+            if (
+                position == 0
+                and segment
+                and steps[0].matches(event_type, row["path"], props)
+                and not segment.matches(row)
+            ):
+                break  # entered outside the segment
+            first_match = position
+            # One event may do several consecutive steps (landing on /book/ is also viewing it),
+            # but never the same step twice.
+            while (
+                position < len(steps)
+                and (position == first_match or steps[position] != steps[position - 1])
+                and steps[position].matches(event_type, row["path"], props)
+            ):
                 times.append(row["occurred_at"])
                 if position == form_step:
                     form_time = row["occurred_at"]
                 position += 1
+        for index in conversion_steps:
+            if index < position:
+                continue
+            step = steps[index]
+            did = [row for row in events if step.matches(row["type"], row["path"], row["props"] or {})]
+            if did:
+                outside[index] += 1
+                outside_untracked[index] += all(row["session_id"] is None for row in did)
         for index in range(position):
             reached[index] += 1
             if index:
@@ -191,7 +236,21 @@ def funnel(
                 else None,
             }
         )
-    report: dict[str, Any] = {"people": reached[0], "steps": result_steps}
+    report: dict[str, Any] = {
+        "people": reached[0],
+        "steps": result_steps,
+        # Conversions in the range by people who did not come through the funnel's earlier steps
+        # (e.g. booked at the counter, paid a quote approved before the range): counted here only.
+        "outside_funnel": [
+            {
+                "name": steps[index].name,
+                "label": STEP_LABELS.get(steps[index].name, steps[index].name),
+                "people": outside[index] + anonymous_conversions[steps[index].type],
+                "without_tracked_visit": outside_untracked[index] + anonymous_conversions[steps[index].type],
+            }
+            for index in conversion_steps
+        ],
+    }
     if form and form_step is not None:
         names = sorted(set(field_reached) | set(field_left), key=lambda f: (-field_reached[f], f))
         report["form"] = {

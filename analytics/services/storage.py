@@ -57,6 +57,7 @@ EVENT_COLUMNS = (
 SESSION_UPDATE_COLUMNS = (
     ("identity", "uuid"),
     ("visitor_key", "uuid"),
+    ("device_id", "uuid"),
     ("customer_id", "bigint"),
     ("last_seen_at", "timestamptz"),
     ("exit_path", "varchar"),
@@ -213,6 +214,8 @@ def _store(batches: list[dict[str, Any]]) -> StoreResult:
             visitor_keys.add(vk)
         if pvk and not did:
             previous_keys.add(pvk)
+        if did and vk:  # consent given mid-visit: the anonymous visit continues on the device
+            previous_keys.add(vk)
         for event in batch["ev"]:
             order += 1
             by_identity[identity].append((event[1], order, ctx, event))
@@ -256,6 +259,16 @@ def _store(batches: list[dict[str, Any]]) -> StoreResult:
                 carried.identity = identity
                 carried.visitor_key = identity
                 current = carried
+        if current is None and identity is not None and items[0][2]["_did"] and items[0][2]["_vk"]:
+            # The visitor consented during this visit: its anonymous visit continues on the device
+            # (one visit, one visitor), instead of a second visit starting at the consent.
+            anonymous = open_sessions.get(items[0][2]["_vk"])
+            if anonymous is not None and anonymous.device_id is None:
+                state_of(anonymous, new=False)
+                anonymous.identity = identity
+                anonymous.device_id = identity
+                open_sessions.pop(items[0][2]["_vk"])
+                current = anonymous
         if current is not None:
             state_of(current, new=False)
         for ms, _order, ctx, event in items:
@@ -380,6 +393,7 @@ def _update_sessions(sessions: list[Session]) -> None:
                     s.id,
                     s.identity,
                     s.visitor_key,
+                    s.device_id,
                     s.customer_id,
                     s.last_seen_at,
                     s.exit_path,

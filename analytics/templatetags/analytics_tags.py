@@ -8,7 +8,7 @@ from django import template
 from django.conf import settings
 from django.urls import reverse
 
-from analytics.services.identity import consent_from_cookie
+from analytics.services.identity import consent_cookie_value, consent_from_cookie
 from analytics.services.request_info import asks_not_to_be_tracked
 
 register = template.Library()
@@ -41,4 +41,6 @@ def analytics_tracker(context) -> dict[str, Any] | None:
         "book_path": reverse("book"),
         "ask": choice is None and not asks_not_to_be_tracked(request.META),
         "granted": choice is True,
+        # The cookie that says "granted": only then may the tracker keep unsent events in the tab.
+        "consent_cookie": f"{settings.ANALYTICS_CONSENT_COOKIE}={consent_cookie_value(True)}",
     }

@@ -8,7 +8,7 @@ from typing import Any
 from django import template
 
 from analytics.scoring import selectors
-from analytics.scoring.presentation import model_panel
+from analytics.scoring.presentation import SCORE_NAMES, model_panel
 from repairs.presenters import format_money
 from repairs.roles import is_shop_staff
 
@@ -40,8 +40,15 @@ def customer_score_panel(context, customer) -> dict[str, Any]:
     breakdown = []
     if score is not None:
         for name in ("engagement", "conversion", "loyalty", "value"):
+            label, meaning = SCORE_NAMES[name]
             breakdown.append(
-                {"name": name, "score": getattr(score, name), "parts": score.explanations.get(name, [])}
+                {
+                    "name": name,
+                    "label": label,
+                    "meaning": meaning,
+                    "score": getattr(score, name),
+                    "parts": score.explanations.get(name, []),
+                }
             )
     return {
         "hidden": False,

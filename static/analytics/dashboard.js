@@ -78,6 +78,7 @@ function fillTable(table, rows, build) {
 function renderKpis(d) {
   text("k-visitors-now", fmtInt(d.live.visitors_now));
   text("k-live-source", d.live.source);
+  text("k-visitors", fmtInt(d.traffic.visitors));
   text("k-pageviews", fmtInt(d.traffic.pageviews));
   text("k-sessions", fmtInt(d.traffic.sessions));
   text("k-bounce", fmtPct(d.traffic.bounce_rate));
@@ -114,6 +115,7 @@ function renderTraffic(d) {
         { label: "Conversions", stroke: "#f6b73c", width: 2 },
       ],
       axes: [{}, { size: 50 }],
+      legend: { live: false }, // series names only: no "--" value placeholders before hovering
     },
     data,
     el,
@@ -134,7 +136,8 @@ function renderFunnel(d) {
         height: 220,
         scales: { x: { time: false, range: [-0.5, labels.length - 0.5] } },
         series: [{}, { label: "People", fill: "rgba(15,94,90,0.55)", stroke: "#0f5e5a", paths: uPlot.paths.bars({ size: [0.7, 60] }), points: { show: false } }],
-        axes: [{ splits: () => xs, values: (_, splits) => splits.map((i) => labels[i]?.split(" ")[0] ?? "") }, { size: 50 }],
+        // Bars are numbered (the table below names each step): words overlapped on a phone.
+        axes: [{ splits: () => xs, values: (_, splits) => splits.map((i) => String(i + 1)) }, { size: 50 }],
         legend: { show: false },
       },
       data,
@@ -142,11 +145,20 @@ function renderFunnel(d) {
     );
   }
   fillTable($("t-funnel"), d.funnel, (tr, s) => {
-    cell(tr, s.label);
+    cell(tr, `${d.funnel.indexOf(s) + 1}. ${s.label}`);
     cell(tr, fmtInt(s.count));
     cell(tr, fmtPct(s.rate_from_start));
     cell(tr, s.rate_from_previous === null ? "" : fmtPct(s.rate_from_previous));
   });
+  const outside = (d.funnel_outside || []).filter((o) => o.people);
+  text(
+    "funnel-outside",
+    outside.length
+      ? `Outside the funnel (no visit through the steps above): ${outside
+          .map((o) => `${o.label.toLowerCase()} ${fmtInt(o.people)} (${fmtInt(o.without_tracked_visit)} with no tracked visit)`)
+          .join(" · ")}.`
+      : "",
+  );
 }
 
 function renderTables(d) {

@@ -1,14 +1,21 @@
-/* RevivaTech tracker (terse: 2.5 KB gzip budget), see docs/analytics.md */
+/* RevivaTech tracker (terse: 3.5 KB gzip budget), see docs/analytics.md
+   Delivery: each page view is sent at once (beacon); the rest every 10 s and by beacon whenever
+   the page is hidden or left. Unsent events (offline, refused beacon, failed fetch) wait in the tab's
+   sessionStorage when the visitor consented (data-consent: the cookie that says so), else in
+   memory, and are resent on the next page, on "online" and on the next tick. */
 ((w,d,n)=>{
 let c=d.currentScript.dataset,E=c.endpoint,L=location,now=Date.now,path=L.pathname,q=[],eng=0,vis,dep,ex,fm,fs,left,
-clk=[],mut=0,errs=0,V={},vd,cls=0,win=0,ws=0,wl=0,nav=performance.getEntriesByType("navigation")[0];
+clk=[],mut=0,errs=0,V={},vd,cls=0,win=0,ws=0,wl=0,nav=performance.getEntriesByType("navigation")[0],K="rt_q",S;
 if(!E||n.doNotTrack==1||w.doNotTrack==1||n.globalPrivacyControl)return;
+let ok=()=>c.consent&&("; "+d.cookie+";").includes("; "+c.consent+";");
+try{S=sessionStorage;q=ok()&&JSON.parse(S.getItem(K))||[]}catch(e){}
+let keep=()=>{try{ok()&&q.length?S.setItem(K,JSON.stringify(q)):S.removeItem(K)}catch(e){}};
 let send=b=>{
-if(!q.length)return;
-let body=JSON.stringify({sent_at:now(),events:q.splice(0,50)});
-b&&n.sendBeacon(E,body)||fetch(E,{method:"POST",body,keepalive:!0}).catch(Object);
+if(!q.length||n.onLine===!1)return keep();
+let ev=q.splice(0,50),body=JSON.stringify({sent_at:now(),events:ev}),back=()=>{q.unshift(...ev);keep()};
+b&&n.sendBeacon(E,body)||fetch(E,{method:"POST",body,keepalive:!0}).then(r=>(r.status>499||r.status==429)&&back(),back);
 send(b)};
-let t=(type,e={})=>{e.type=type;e.t=now();e.path=path;q.push(e)>49&&send()};
+let t=(type,e={})=>{e.type=type;e.t=now();e.path=path;q.push(e)>49?send():keep()};
 let on=(o,type,f,opt)=>o.addEventListener(type,f,opt);
 let pause=()=>{vis&&(eng+=now()-vis);vis=0};
 let resume=()=>{vis=vis||d.visibilityState=="visible"&&now()};
@@ -16,7 +23,7 @@ let page=how=>{
 let e={nav:how},u;
 new URLSearchParams(L.search).forEach((v,k)=>{/^utm_/.test(k)&&v&&((u=e.utm=u||{})[k]=v.slice(0,99))});
 how=="load"&&d.referrer.indexOf(L.origin)&&(e.ref=d.referrer.slice(0,999));
-dep=ex=left=0;fm={};fs={};resume();t("pageview",e)};
+dep=ex=left=0;fm={};fs={};resume();t("pageview",e);send(1)};
 let leave=()=>{
 if(left)return;left=1;
 pause();
@@ -72,6 +79,7 @@ on(w,"pagehide",()=>{leave();vitals();send(1)});
 on(w,"pageshow",x=>x.persisted&&page("history"));
 on(w,"popstate",route);
 setInterval(send,1e4);
+on(w,"online",()=>send());
 page("load");
 d.querySelectorAll("[data-rt-view]").forEach(a=>t(a.dataset.rtView));
 w.revivatech={track:(name,props)=>t("custom",{name,props})}

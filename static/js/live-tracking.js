@@ -137,6 +137,8 @@ function applyTicketState(root, ticket) {
     status.dataset.status = ticket.status;
     status.className = `status status--${ticket.status}`;
   }
+  const sentence = document.getElementById("ticket-status-sentence");
+  if (sentence && typeof ticket.status_sentence === "string") sentence.textContent = ticket.status_sentence;
   root.dataset.status = ticket.status;
   const progress = document.getElementById("ticket-progress");
   if (progress && typeof ticket.progress_percent === "number") {

@@ -8,6 +8,12 @@ const TRACKING_PAGE = /^\/track\/[^/]+\/$/;
 const TRACKING_PHOTO = /^\/track\/[^/]+\/photos\/\d+\/\d+\.(avif|webp)$/;
 
 self.addEventListener("install", (event) => {
+  // API requests never reach this worker (static routing, Chromium 123+): a beacon sent while a
+  // page unloads was otherwise dropped when it was routed through the worker's fetch handler.
+  if (event.addRoutes) {
+    const route = { condition: { urlPattern: new URLPattern({ pathname: "/api/*" }) }, source: "network" };
+    event.waitUntil(event.addRoutes(route).catch(() => {}));
+  }
   event.waitUntil(
     caches.open(SHELL_CACHE).then((cache) => cache.addAll(CONFIG.shell)).then(() => self.skipWaiting()),
   );
@@ -65,17 +71,11 @@ async function offlinePage() {
   return (await caches.match(CONFIG.offline)) || new Response("You are offline.", { status: 503 });
 }
 
-// Analytics beacons sent as a page unloads are relayed here: the worker outlives the page.
-self.addEventListener("message", (event) => {
-  const data = event.data || {};
-  if (data.type === "rt-analytics" && data.url === "/api/v1/events/") {
-    event.waitUntil(fetch(data.url, { method: "POST", body: data.body, keepalive: true, credentials: "same-origin" }));
-  }
-});
-
 self.addEventListener("fetch", (event) => {
   const request = event.request;
   const url = new URL(request.url);
+  // Not answered (so the browser sends it itself, untouched): other methods (the tracker's beacons
+  // and POSTs), other origins, and the pass-through paths.
   if (request.method !== "GET" || url.origin !== self.location.origin) return;
   if (PASS_THROUGH.some((prefix) => url.pathname.startsWith(prefix))) return;
 

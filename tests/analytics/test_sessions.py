@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -155,3 +157,27 @@ def test_server_events_without_a_browser_have_no_session_but_count(flushed):
     assert stored.session_id is None and stored.customer == customer and stored.props == {"amount": 8900}
     assert not Session.objects.exists()
     assert EventRollup.objects.get().type == EventType.PAYMENT_SUCCEEDED
+
+
+@pytest.mark.parametrize("flush_between", [False, True])
+def test_consent_given_mid_visit_continues_the_anonymous_visit_on_the_device(flushed, flush_between):
+    """The tracker sends the first page view at once, before the visitor answers the banner; after
+    "Allow" the same browser sends with its new device id: still one visit, one visitor."""
+    anonymous = Visitor()
+    store(anonymous, ("pageview", at(DAY, "10:00:00"), "/"))
+    if flush_between:
+        flushed()
+    consented = copy.copy(anonymous)
+    consented.device_id = uuid.uuid4()
+    store(
+        consented,
+        ("page_leave", at(DAY, "10:00:20"), "/", {"engaged_ms": 20_000}),
+        ("pageview", at(DAY, "10:00:21"), "/book/"),
+    )
+    flushed()
+    session = Session.objects.get()
+    assert session.identity == session.device_id == consented.device_id
+    assert session.visitor_key == anonymous.visitor_key
+    assert session.pages == ["/", "/book/"] and session.pageviews == 2 and not session.is_bounce
+    assert set(Event.objects.values_list("session_id", flat=True)) == {session.id}
+    assert SessionRollup.objects.aggregate(n=Sum("sessions"))["n"] == 1

@@ -138,3 +138,46 @@ def test_tracking_page_resumes_after_the_connection_drops(live_asgi_url, assigne
     seqs = page.eval_on_selector_all("#timeline li", "items => items.map(i => Number(i.dataset.seq))")
     # Newest first, as the server renders it: the live events went in at the top.
     assert seqs == sorted(set(seqs), reverse=True) and seqs[:2] == [3, 2]
+
+
+#: What a status change updates on the tracking page: the chip, the line under it and the progress.
+STATUS_BLOCK_JS = """() => {
+  const text = (id) => document.getElementById(id).textContent.trim();
+  const chip = document.getElementById('ticket-status');
+  return {
+    status: text('ticket-status'), chipStatus: chip.dataset.status, chipClass: chip.className,
+    sentence: text('ticket-status-sentence'),
+    progress: document.getElementById('ticket-progress').value, progressText: text('ticket-progress-text'),
+    pageStatus: document.getElementById('ticket').dataset.status,
+    timeline: [...document.querySelectorAll('#timeline li')].map((li) => [
+      li.dataset.seq, li.querySelector('.timeline__title').textContent.trim(),
+      (li.querySelector('.timeline__detail') || {textContent: ''}).textContent.trim()]),
+  };
+}"""
+
+
+@pytest.mark.parametrize("viewport", [{"width": 390, "height": 844}, {"width": 1280, "height": 800}])
+def test_a_live_status_change_renders_the_page_as_a_reload_would(
+    live_asgi_url, assigned_ticket, browser, viewport
+):
+    technician, ticket = assigned_ticket
+    page = browser.new_context(viewport=viewport).new_page()
+    page.goto(f"{live_asgi_url}/track/{ticket.tracking_token}/")
+    page.wait_for_selector("#live-indicator[data-state=live]", timeout=5000)
+    booked_sentence = page.text_content("#ticket-status-sentence").strip()
+    from repairs import services
+
+    for status in ("received", "diagnosing"):
+        run_outside_playwrights_loop(
+            lambda status=status: services.transition_ticket(ticket, status, by=technician)
+        )
+        page.wait_for_function(
+            "(status) => document.getElementById('ticket').dataset.status === status",
+            arg=status,
+            timeout=LIVE_DEADLINE_MS,
+        )
+        live = page.evaluate(STATUS_BLOCK_JS)
+        page.reload()
+        page.wait_for_selector("#live-indicator[data-state=live]", timeout=5000)
+        assert live == page.evaluate(STATUS_BLOCK_JS)
+    assert live["sentence"] and live["sentence"] != booked_sentence

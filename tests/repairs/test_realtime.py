@@ -106,6 +106,7 @@ async def test_allowed_roles_join_and_get_a_snapshot(people, who):
         "reference": ticket.reference,
         "status": "booked",
         "status_label": "Booked",
+        "status_sentence": "Your repair is booked. Bring your device to the shop when it suits you.",
         "progress_percent": 0,
         "last_seq": 1,
     }

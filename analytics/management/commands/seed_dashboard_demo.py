@@ -2,8 +2,9 @@
 
 Stores synthetic visits through the real storage (sessions, events, hourly and daily rollups), so
 every panel has something to show: traffic by hour and day, devices, browsers, countries, sources,
-top pages, the booking funnel, rage clicks in the activity feed, and a few visitors "now". Runs once
-(skipped when demo visits exist), ``--force`` adds another week.
+top pages (only pages the site has), the booking funnel, web vitals, rage clicks in the activity
+feed, and a few visitors "now". Runs once (skipped when demo visits exist), ``--force`` adds
+another week.
 """
 
 from __future__ import annotations
@@ -17,13 +18,17 @@ from django.utils import timezone
 
 from analytics.models import Event, EventType
 from analytics.services.storage import store_batches
+from analytics.services.validation import vital_rating
 
 DEVICES = [("desktop", "Windows", 5), ("mobile", "Android", 3), ("mobile", "iOS", 3), ("tablet", "iPadOS", 1)]
 BROWSERS = {"Windows": ["Chrome", "Edge", "Firefox"], "Android": ["Chrome", "Samsung Internet"],
             "iOS": ["Safari"], "iPadOS": ["Safari"]}  # fmt: skip
 COUNTRIES = ["GB"] * 8 + ["IE", "FR", "DE", "US", "NL", "ES"]
 SOURCES = [""] * 6 + ["google", "google", "facebook", "newsletter", "bing"]
-PAGES = ["/", "/", "/pricing/", "/repairs/iphone/screen/", "/repairs/laptop/battery/", "/faq/", "/contact/"]
+#: The site's own customer pages, as the ingestion stores them (routes, never tracking tokens).
+PAGES = ["/", "/", "/", "/book/", "/track/{token}/", "/track/{token}/receipt/", "/account/repairs/"]
+#: Web vitals per page view: a typical value (ms; CLS unitless) and a spread factor.
+VITALS = {"LCP": (1900, 0.5), "FCP": (1100, 0.4), "TTFB": (350, 0.6), "INP": (140, 0.6), "CLS": (0.05, 0.9)}
 
 
 class Command(BaseCommand):
@@ -61,11 +66,15 @@ class Command(BaseCommand):
         def add(event_type: int, path: str, extra: dict | None = None) -> None:
             events.append([event_type, int(moment.timestamp() * 1000), path, {**props, **(extra or {})}])
 
-        pages = [rng.choice(PAGES)] + [
-            rng.choice(PAGES + ["/book/"]) for _ in range(rng.choice([0, 0, 1, 2, 3]))
-        ]
+        pages = [rng.choice(PAGES)] + [rng.choice(PAGES) for _ in range(rng.choice([0, 0, 1, 2, 3]))]
         for number, path in enumerate(pages):
             add(EventType.PAGEVIEW, path, first if number == 0 else None)
+            for name, (typical, spread) in VITALS.items():
+                if name == "INP" and rng.random() < 0.4:
+                    continue  # no interaction on this page
+                value = round(typical * rng.lognormvariate(0, spread), 4 if name == "CLS" else 0)
+                rating = vital_rating(name, value)
+                add(EventType.WEB_VITAL, path, {"name": name, "value": value, "rating": rating})
             if rng.random() < 0.04:
                 add(EventType.RAGE_CLICK, path, {"selector": "#book-button"})
             dwell = rng.randint(3, 90)
@@ -77,10 +86,10 @@ class Command(BaseCommand):
                 moment += timedelta(seconds=rng.randint(40, 200))
                 add(EventType.BOOKING_COMPLETED, "/book/")
                 if rng.random() < 0.6:
-                    add(EventType.QUOTE_APPROVED, "/track/")
+                    add(EventType.QUOTE_APPROVED, "/track/{token}/")
                     add(
                         EventType.PAYMENT_SUCCEEDED,
-                        "/track/",
+                        "/track/{token}/",
                         {"amount": rng.choice([4900, 8900, 12900]), "currency": "GBP"},
                     )
         return {

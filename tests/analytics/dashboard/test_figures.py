@@ -35,7 +35,14 @@ def staff_client(client, staff_user):
 
 def test_traffic_and_conversions(staff_client, planted):
     data = get(staff_client, **planted.custom())
-    assert data["traffic"] == {"pageviews": 6, "sessions": 4, "bounce_rate": 0.5, "avg_session_seconds": 90.0}
+    assert data["traffic"] == {
+        "visitors": 4,
+        "pageviews": 6,
+        "sessions": 4,
+        "bounces": 2,
+        "bounce_rate": 0.5,
+        "avg_session_seconds": 90.0,
+    }
     assert data["conversions"] == {
         "bookings": 1,
         "quote_approvals": 1,
@@ -56,15 +63,29 @@ def test_traffic_and_conversions(staff_client, planted):
 
 def test_funnel_top_pages_and_breakdowns(staff_client, planted):
     data = get(staff_client, **planted.custom())
+    # People per step, in order: C approved and paid without booking through the site in the range,
+    # so those two conversions are outside the funnel, not steps (no step exceeds the one before).
     assert [(s["name"], s["count"], s["rate_from_start"]) for s in data["funnel"]] == [
-        ("sessions", 4, 1.0),
+        ("landing", 4, 1.0),
         ("book_page", 2, 0.5),
-        ("booking_started", 1, 0.25),
+        ("form_started", 1, 0.25),
         ("booking_completed", 1, 0.25),
-        ("quote_approved", 1, 0.25),
-        ("paid", 1, 0.25),
+        ("quote_approved", 0, 0.0),
+        ("paid", 0, 0.0),
     ]
     assert data["funnel"][1]["rate_from_previous"] == 0.5
+    assert [(o["name"], o["people"], o["without_tracked_visit"]) for o in data["funnel_outside"]] == [
+        ("booking_completed", 0, 0),
+        ("quote_approved", 1, 0),
+        ("paid", 1, 0),
+    ]
+    # The same figures as the funnels API for the same days (one query path).
+    api = staff_client.get(
+        "/api/v1/analytics/funnels/",
+        {"from": planted.day1.isoformat(), "to": planted.day2.isoformat()},
+    ).json()
+    assert [s["entered"] for s in api["steps"]] == [s["count"] for s in data["funnel"]]
+    assert api["outside_funnel"] == data["funnel_outside"]
     assert data["top_pages"] == [
         {"path": "/", "pageviews": 3},
         {"path": "/book/", "pageviews": 2},
@@ -104,7 +125,14 @@ def test_series_hourly_for_two_days_and_daily_beyond(staff_client, planted):
 
 def test_segment_filters_apply_to_every_panel(staff_client, planted):
     data = get(staff_client, **planted.custom(device_type="mobile"))
-    assert data["traffic"] == {"pageviews": 3, "sessions": 2, "bounce_rate": 0.5, "avg_session_seconds": 90.0}
+    assert data["traffic"] == {
+        "visitors": 2,
+        "pageviews": 3,
+        "sessions": 2,
+        "bounces": 1,
+        "bounce_rate": 0.5,
+        "avg_session_seconds": 90.0,
+    }
     assert data["conversions"]["bookings"] == 1
     assert data["conversions"]["payments"] == 0
     assert data["top_pages"] == [{"path": "/book/", "pageviews": 2}, {"path": "/", "pageviews": 1}]

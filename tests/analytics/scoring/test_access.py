@@ -87,6 +87,14 @@ def test_page_for_staff_sorted_by_value_at_risk_with_metrics(client, staff_user,
     assert "Loyal Lou" not in html  # default filter: at risk
     assert "ROC AUC 0.812" in html and "2026-11-02" in html
     assert "Win-back discount" in html
+    # Money in the shop's units: 20 000 minor units are £200.00; at stake 0.8 × £200 = £160.00.
+    row = html[html.index(f'data-customer="{risky.customer_id}"') :]
+    assert '<td data-label="12-month value" data-field="clv">£200.00</td>' in row
+    assert '<td data-label="At stake" data-field="at-stake">£160.00</td>' in row
+    # The scores in plain words, each explained once above the table.
+    for name in ("Engagement", "Likely to book", "Loyalty", "Value"):
+        assert f"<dt>{name}</dt>" in html and f"{name} <strong>" in row
+    assert "E/C/L/V" not in html
     assert "<script>" not in html and ' style="' not in html
     everyone = client.get(PAGE, {"segment": "", "ordering": "-clv"}).content.decode()
     assert everyone.index("Big Bea") < everyone.index("Loyal Lou") < everyone.index("Risky Rita")
