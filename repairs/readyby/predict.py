@@ -7,6 +7,7 @@ times), and records which method it used so the customer and staff are told.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 from datetime import datetime
@@ -61,7 +62,10 @@ def fallback_table(calendar: WorkingCalendar) -> dict[str, dict]:
     key = (
         f"readyby:medians:{finished.count()}:{finished.order_by('-pk').values_list('pk', flat=True).first()}"
     )
-    table = cache.get(key)
+    try:
+        table = cache.get(key)
+    except Exception:  # the cache (Redis) is down: compute it, never fail a booking over it
+        table = None
     if table is not None:
         return table
     recent = list(finished.order_by("-created_at").values_list("ticket_id", flat=True)[:FALLBACK_SAMPLE])
@@ -84,7 +88,8 @@ def fallback_table(calendar: WorkingCalendar) -> dict[str, dict]:
         for kind, v in totals.items()
         if len(v) >= MIN_PER_KIND
     }
-    cache.set(key, table, 3600)
+    with contextlib.suppress(Exception):
+        cache.set(key, table, 3600)
     return table
 
 

@@ -16,9 +16,13 @@ has created the flag's row in the admin.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -65,9 +69,12 @@ def forget_cached(names=None) -> None:
     from django.core.cache import cache
     from waffle.models import Flag
 
-    for name in REGISTRY if names is None else names:
-        Flag(name=name).flush()
-        cache.delete(f"flags:named:{name}")
+    try:
+        for name in REGISTRY if names is None else names:
+            Flag(name=name).flush()
+            cache.delete(f"flags:named:{name}")
+    except Exception:  # the cache is down: nothing of it can be stale then
+        logger.warning("feature flags: cache unavailable, nothing to forget")
 
 
 def _named_customers(flag) -> set[str]:
@@ -76,12 +83,24 @@ def _named_customers(flag) -> set[str]:
     from .models import FlagCustomers
 
     key = f"flags:named:{flag.name}"
-    ids = cache.get(key)
+    try:
+        ids = cache.get(key)
+    except Exception:  # the cache is down: read the database
+        ids = None
     if ids is None:
         row = FlagCustomers.objects.filter(flag=flag).first()
         ids = row.ids() if row else set()
-        cache.set(key, ids, 300)
+        with contextlib.suppress(Exception):
+            cache.set(key, ids, 300)
     return ids
+
+
+def _active_for_user(flag, user) -> bool:
+    try:
+        return bool(flag.is_active_for_user(user))
+    except Exception:  # waffle keeps the named users and groups in the cache: down, none match
+        logger.warning("feature flags: cache unavailable, users and groups of %s not checked", flag.name)
+        return False
 
 
 def is_active(name: str, *, request=None, customer_id: int | None = None, user=None) -> bool:
@@ -91,14 +110,18 @@ def is_active(name: str, *, request=None, customer_id: int | None = None, user=N
     feature = REGISTRY.get(name)
     if feature is None:
         raise KeyError(f"unknown feature flag {name!r}: register it in the owning app's ready()")
-    flag = Flag.get(name)  # from the shared cache; a save flushes it on every process
+    try:
+        flag = Flag.get(name)  # from the shared cache; a save flushes it on every process
+    except Exception:  # the cache (Redis) is down: a flag must never cost a booking or a message
+        logger.warning("feature flags: cache unavailable, %s read from the database", name)
+        flag = Flag.objects.filter(name=name).first() or Flag(name=name)
     if not flag.pk:  # nobody has created it in the admin yet
         return feature.default
     if flag.everyone is not None:  # on or off for everyone, overriding the rest: the kill switch
         return flag.everyone
     if user is None and request is not None:
         user = getattr(request, "user", None)
-    if user is not None and flag.is_active_for_user(user):  # staff, superusers, named users, groups
+    if user is not None and _active_for_user(flag, user):  # staff, superusers, named users, groups
         return True
     subject = subject_for(customer_id=customer_id, user=user)
     if subject and subject.startswith("customer:") and subject[9:] in _named_customers(flag):

@@ -174,3 +174,17 @@ def test_reads_work_without_a_request_as_in_tasks_and_consumers():
     customer = CustomerFactory()
     services.set_flag("new_checkout", customers=str(customer.pk))
     assert flags.is_active("new_checkout", customer_id=customer.pk)
+
+
+def test_flags_are_read_from_the_database_while_the_cache_is_down(settings, customer):
+    """A Redis outage must not switch features off or cost a booking: the flag is read directly."""
+    services.set_flag("new_checkout", customers=str(customer.pk))
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",
+        }
+    }
+    assert flags.is_active("new_checkout", customer_id=customer.pk)
+    assert not flags.is_active("new_checkout", customer_id=customer.pk + 1)
+    assert flags.is_active("shiny", user=customer.user)  # no row: its registered default

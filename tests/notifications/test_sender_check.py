@@ -47,6 +47,7 @@ def test_production_start_up_stops_on_the_placeholder_sender():
         "DJANGO_DEBUG": "0",
         "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
         "DJANGO_ALLOWED_HOSTS": "shop.example.com",
+        "SITE_URL": "https://shop.example.com",
     }
     refused = _run_manage("check", **common)
     assert refused.returncode != 0 and "notifications.E004" in refused.stderr

@@ -66,13 +66,17 @@ async def test_a_customer_gets_identical_allow_listed_payloads_from_the_api_and_
     assert [e["seq"] for e in api] == [e["seq"] for e in socket] == [1, 2, 3, 4]
     assert [e["payload"] for e in api] == [e["payload"] for e in socket]
     payment = next(e for e in api if e["kind"] == "ticket.payment_received")
+    snapshot = payment["payload"].pop("ticket")
     assert payment["payload"] == {
         "invoice_id": "INV-1",
         "amount": 8900,
         "currency": "GBP",
         "provider": "stripe",
-        "ticket": {"status": "received", "status_label": "Received", "progress_percent": 10},
     }
+    # The status snapshot: the allow-listed keys, the sentence under the status chip and the
+    # customer-worded ready-by estimate (repairs.readyby.selectors.present), nothing else.
+    assert set(snapshot) == {"status", "status_label", "progress_percent", "status_sentence", "ready_by"}
+    assert snapshot["status"] == "received" and snapshot["progress_percent"] == 10
     for event in api + socket:
         assert not set(INTERNAL) & set(event["payload"])
 

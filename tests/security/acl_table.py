@@ -880,14 +880,14 @@ ADMIN_SITE_ROWS: list[Row] = [
         "view on site: B's ticket (its tracking link)",
     ),
     Row(
-        "admin/^(?P<app_label>auth|authtoken|repairs|notifications|payments|analytics|axes)/$",
+        "admin/^(?P<app_label>auth|authtoken|waffle|flags|repairs|notifications|payments|analytics|axes)/$",
         "GET",
         lambda w: "/admin/repairs/",
         by_role(ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, 200, 200, 200),
         "app index: repairs",
     ),
     Row(
-        "admin/^(?P<app_label>auth|authtoken|repairs|notifications|payments|analytics|axes)/$",
+        "admin/^(?P<app_label>auth|authtoken|waffle|flags|repairs|notifications|payments|analytics|axes)/$",
         "GET",
         lambda w: "/admin/payments/",
         by_role(ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, 404, 404, 200),

@@ -84,7 +84,7 @@ class Command(BaseCommand):
                 metrics["test_tickets"] = len({r.ticket_id for r in parts.test})
         except training.NotEnoughData as exc:
             if options["if_untrained"]:  # make setup: estimates fall back to medians until there is history
-                self.stdout.write(f"Not trained: {exc}")
+                self.stdout.write(f"Ready-by not trained: {exc}; estimates use medians for now.")
                 return
             raise CommandError(str(exc)) from exc
         metrics["seconds"] = round(time.monotonic() - began, 1)

@@ -28,7 +28,7 @@ def test_benchmark_explains_when_there_is_too_little_history(capsys):
     with pytest.raises(CommandError, match="the model needs"):
         call_command("ready_by_benchmark")
     call_command("ready_by_benchmark", save=True, if_untrained=True)  # make setup must not fail
-    assert "Not trained:" in capsys.readouterr().out
+    assert "Ready-by not trained:" in capsys.readouterr().out
 
 
 def test_a_failing_estimate_never_breaks_the_repair_service(monkeypatch, caplog):
@@ -57,7 +57,11 @@ def test_customers_see_only_the_worded_estimate():
     assert safe == {
         "promised_at": "2026-12-09T17:00:00+00:00",
         "note": "Screen in stock",
-        "ticket": {"status": "received", "ready_by": {"headline": "Ready by Thursday"}},
+        "ticket": {
+            "status": "received",
+            "ready_by": {"headline": "Ready by Thursday"},
+            "status_sentence": "We have received your device at the workshop.",
+        },
     }
 
 
