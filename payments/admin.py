@@ -19,8 +19,8 @@ from django.template.response import TemplateResponse
 from django.urls import path, re_path, reverse
 from django.utils.html import format_html
 
-from repairs.presenters import format_money
 from repairs.roles import is_shop_staff
+from revivatech.money import format_money
 
 from . import services
 from .forms import (

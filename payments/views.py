@@ -21,7 +21,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from repairs import selectors as repair_selectors
 from repairs.models import RepairTicket
-from repairs.presenters import format_money
+from revivatech.money import format_money
 from revivatech.security.csp import pay_page_csp
 
 from . import selectors, services

@@ -33,6 +33,9 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
+from revivatech import money
+from revivatech.money import format_money
+
 from . import photos, services
 from .lifecycle import Status, allowed_transitions
 from .models import (
@@ -48,7 +51,6 @@ from .models import (
     StatusChange,
     TicketEvent,
 )
-from .presenters import CURRENCY_EXPONENTS, format_money
 from .readyby import selectors as readyby_selectors
 from .readyby import services as readyby_services
 from .roles import TECHNICIANS_GROUP, is_shop_staff
@@ -123,26 +125,6 @@ def _rewind_uploads(request: HttpRequest) -> None:
 # --- money -----------------------------------------------------------------------------------------
 
 
-def _currency_exponent(currency: str) -> int:
-    return CURRENCY_EXPONENTS.get(currency.upper(), 2)
-
-
-def major_to_minor(amount: Decimal, currency: str) -> int:
-    """89.50 GBP -> 8950; raises ValidationError for more decimals than the currency has."""
-    exponent = _currency_exponent(currency)
-    minor = amount.scaleb(exponent)
-    if minor != minor.to_integral_value():
-        places = f"{exponent} decimal place{'s' if exponent != 1 else ''}" if exponent else "no decimals"
-        raise ValidationError(f"Amounts in {currency.upper()} have {places}.")
-    return int(minor)
-
-
-def minor_to_major(amount: int | None, currency: str) -> Decimal | None:
-    if amount is None:
-        return None
-    return Decimal(amount).scaleb(-_currency_exponent(currency))
-
-
 # --- visibility --------------------------------------------------------------------------------------
 
 
@@ -214,12 +196,12 @@ class TicketChangeForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         ticket = self.instance
         self.initial.setdefault(
-            "quote_amount_major", minor_to_major(ticket.quote_amount, ticket.quote_currency)
+            "quote_amount_major", money.minor_to_decimal(ticket.quote_amount, ticket.quote_currency)
         )
         self.initial.setdefault("quote_currency_code", ticket.quote_currency)
         if ticket.promised_ready_at is not None:
             self.initial.setdefault("promise_ready_by", timezone.localtime(ticket.promised_ready_at))
-        step = Decimal(1).scaleb(-_currency_exponent(ticket.quote_currency))
+        step = Decimal(1).scaleb(-money.exponent(ticket.quote_currency))
         self.fields["quote_amount_major"].widget.attrs["step"] = str(step)
         if ticket.status not in services.QUOTABLE_STATUSES:
             amount_field, currency_field = (
@@ -257,7 +239,13 @@ class TicketChangeForm(forms.ModelForm):
         return target
 
     def clean_quote_currency_code(self) -> str:
-        return (self.cleaned_data.get("quote_currency_code") or "").strip().upper()
+        code = (self.cleaned_data.get("quote_currency_code") or "").strip()
+        if not code:
+            return ""
+        try:
+            return money.normalise_currency(code)
+        except money.MoneyError as error:
+            raise ValidationError(str(error)) from error
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
@@ -291,9 +279,9 @@ class TicketChangeForm(forms.ModelForm):
                 self.add_error("quote_amount_major", "Enter the quote amount for this currency.")
             return
         try:
-            cleaned["quote_amount_minor"] = major_to_minor(amount, currency)
-        except ValidationError as error:
-            self.add_error("quote_amount_major", error)
+            cleaned["quote_amount_minor"] = money.decimal_string_to_minor(amount, currency)
+        except money.MoneyError as error:
+            self.add_error("quote_amount_major", str(error))
 
     # What the save has to do, read by RepairTicketAdmin.save_model.
 

@@ -10,16 +10,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from revivatech.money import EXPONENTS
+from revivatech.money import format_money
 
 from .lifecycle import Status
-
-#: Symbols for the currencies a shop is likely to use; anything else shows its ISO code.
-CURRENCY_SYMBOLS: dict[str, str] = {"GBP": "£", "EUR": "€", "USD": "$", "AUD": "A$", "CAD": "C$"}
-
-#: Minor-unit exponents for display: the project's table, plus currencies a quote may use that
-#: invoices do not; anything else is shown with 2 decimals.
-CURRENCY_EXPONENTS: dict[str, int] = {**EXPONENTS, "ISK": 0}
 
 #: One sentence per status, for the customer's timeline.
 STATUS_SENTENCES: dict[str, str] = {
@@ -157,18 +150,6 @@ def plain_name(name: str, max_length: int = MESSAGE_NAME_MAX_LENGTH) -> str:
     if len(text) > max_length:
         text = text[:max_length].rsplit(" ", 1)[0] if " " in text[:max_length] else text[:max_length]
     return text.strip(" .-'’")
-
-
-def format_money(amount_minor: int | None, currency: str) -> str:
-    """``8900, "GBP"`` → ``"£89.00"``; ``123456, "EUR"`` → ``"€1,234.56"``; unknown → ``"89.00 CHF"``."""
-    if amount_minor is None:
-        return ""
-    currency = (currency or "").upper()
-    exponent = CURRENCY_EXPONENTS.get(currency, 2)
-    major = amount_minor / (10**exponent)
-    number = f"{major:,.{exponent}f}"
-    symbol = CURRENCY_SYMBOLS.get(currency)
-    return f"{symbol}{number}" if symbol else f"{number} {currency}".strip()
 
 
 def status_label(status: str) -> str:

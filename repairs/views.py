@@ -24,6 +24,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from revivatech import flags
 from revivatech.links import absolute_url
+from revivatech.money import format_money
 from revivatech.security.ratelimit import BookingIPThrottle, BookingUserThrottle, throttle_page
 
 from . import photos, selectors, services
@@ -32,7 +33,7 @@ from .demo import DEMO_KINDS, create_demo_ticket, demo_tickets, fire_demo_update
 from .forms import BookingForm, QuoteDecisionForm
 from .lifecycle import Status
 from .models import Customer, Photo, QuoteDecision, RepairTicket
-from .presenters import STATUS_SENTENCES, describe_event, event_payload, format_money, plain_name
+from .presenters import STATUS_SENTENCES, describe_event, event_payload, plain_name
 from .readyby import selectors as readyby_selectors
 from .roles import ROLE_CUSTOMER, is_shop_staff, role_of
 

@@ -1,4 +1,5 @@
-"""Money as integers in minor units plus an ISO 4217 currency, and the conversions providers need.
+"""Money as integers in minor units plus an ISO 4217 currency: the one module for exponents,
+parsing, conversion and formatting (quotes, invoices, the admin, pages and messages all use it).
 
 Amounts never pass through floats. PayPal (and the admin's inputs) use decimal strings
 ("89.50"); they are converted with the explicit exponent table below, never by dividing by 100.
@@ -32,7 +33,11 @@ EXPONENTS: dict[str, int] = {
     "BHD": 3,
     "KWD": 3,
     "OMR": 3,
+    "ISK": 0,
 }
+
+#: Symbols shown before an amount for the currencies a shop is likely to use; others show the code.
+SYMBOLS: dict[str, str] = {"GBP": "£", "EUR": "€", "USD": "$", "AUD": "A$", "CAD": "C$"}
 
 #: The largest amount accepted anywhere (a million major units of a 3-decimal currency).
 MAX_MINOR_UNITS = 1_000_000_000
@@ -91,6 +96,30 @@ def decimal_string_to_minor(value: str | Decimal, currency: str) -> int:
     if abs(result) > MAX_MINOR_UNITS:
         raise MoneyError("The amount is too large.")
     return result
+
+
+def minor_to_decimal(amount: int | None, currency: str) -> Decimal | None:
+    """``8950, "GBP"`` → ``Decimal("89.50")`` (exact; for form fields); ``None`` stays ``None``."""
+    if amount is None:
+        return None
+    return Decimal(amount).scaleb(-exponent(currency))
+
+
+def format_money(amount_minor: int | None, currency: str) -> str:
+    """For people: ``8900, "GBP"`` → ``"£89.00"``; ``123456, "EUR"`` → ``"€1,234.56"``;
+    ``1500, "KWD"`` → ``"1.500 KWD"``. Integer arithmetic only. An amount stored in a currency
+    this table does not know (never accepted since quotes are checked) shows its minor units."""
+    if amount_minor is None:
+        return ""
+    code = (currency or "").strip().upper()
+    if code not in EXPONENTS:
+        return f"{amount_minor} {code} (minor units)".strip()
+    text = minor_to_decimal_string(amount_minor, code)
+    sign, text = ("-", text[1:]) if text.startswith("-") else ("", text)
+    whole, _, fraction = text.partition(".")
+    number = f"{int(whole):,}" + (f".{fraction}" if fraction else "")
+    symbol = SYMBOLS.get(code)
+    return f"{sign}{symbol}{number}" if symbol else f"{sign}{number} {code}"
 
 
 def half_up_div(numerator: int, denominator: int) -> int:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 
-from repairs.presenters import format_money
+from revivatech.money import format_money
 
 from . import selectors
 from .models import ModelKind

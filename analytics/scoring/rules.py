@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 
-from repairs.presenters import format_money
+from revivatech.money import format_money
 
 from .models import Segment
 

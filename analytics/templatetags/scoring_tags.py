@@ -9,8 +9,8 @@ from django import template
 
 from analytics.scoring import selectors
 from analytics.scoring.presentation import SCORE_NAMES, model_panel
-from repairs.presenters import format_money
 from repairs.roles import is_shop_staff
+from revivatech.money import format_money
 
 register = template.Library()
 

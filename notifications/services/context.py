@@ -9,9 +9,10 @@ from django.conf import settings
 from django.urls import reverse
 
 from repairs.models import Customer, RepairTicket
-from repairs.presenters import STATUS_SENTENCES, describe_event, format_money, plain_name, status_label
+from repairs.presenters import STATUS_SENTENCES, describe_event, plain_name, status_label
 from repairs.readyby.selectors import customer_ready_by
 from repairs.shop import shop_context
+from revivatech.money import format_money
 
 from . import preferences
 

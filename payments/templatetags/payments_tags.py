@@ -7,7 +7,7 @@ from typing import Any
 from django import template
 
 from repairs.models import RepairTicket
-from repairs.presenters import format_money
+from revivatech.money import format_money
 
 from .. import selectors
 

@@ -7,6 +7,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from revivatech import money
+
 from ..lifecycle import STATUS_PROGRESS, Status, allowed_transitions, can_transition
 from ..models import (
     EventKind,
@@ -78,9 +80,10 @@ def send_quote(ticket: RepairTicket, *, amount: int, currency: str | None = None
         raise ValidationError(
             {"quote_amount": "The quote must be a whole amount in minor units, from 0 to 100000000."}
         )
-    currency = (currency or settings.SHOP_CURRENCY).upper()
-    if len(currency) != 3 or not currency.isalpha():
-        raise ValidationError({"quote_currency": "Use a three-letter ISO 4217 currency code."})
+    try:
+        currency = money.normalise_currency(currency or settings.SHOP_CURRENCY)
+    except money.MoneyError as error:  # any three letters were accepted before: now only known ones
+        raise ValidationError({"quote_currency": str(error)}) from error
     locked = _lock(ticket)
     if locked.status not in QUOTABLE_STATUSES:
         raise ValidationError(

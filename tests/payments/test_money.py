@@ -4,11 +4,11 @@ from decimal import Decimal
 
 import pytest
 
-from repairs.presenters import CURRENCY_EXPONENTS, format_money
 from revivatech.money import (
     EXPONENTS,
     MoneyError,
     decimal_string_to_minor,
+    format_money,
     minor_to_decimal_string,
     split_tax,
 )
@@ -42,8 +42,18 @@ def test_the_table_names_the_exponents_the_issue_requires():
 
 def test_the_table_agrees_with_how_amounts_are_shown_to_people():
     for currency, places in EXPONENTS.items():
-        assert CURRENCY_EXPONENTS.get(currency, 2) == places, currency
+        shown = format_money(10**places + 1, currency)
+        assert (
+            shown.rpartition(".")[2].split()[0] == ("0" * (places - 1) + "1") if places else "." not in shown
+        )
     assert format_money(decimal_string_to_minor("1.500", "KWD"), "KWD") == "1.500 KWD"
+    assert format_money(8900, "GBP") == "£89.00" and format_money(123456, "EUR") == "€1,234.56"
+    assert format_money(1500, "JPY") == "1,500 JPY" and format_money(-250, "GBP") == "-£2.50"
+
+
+def test_amounts_are_shown_exactly_however_large():
+    # 2**53 + 1 is the first integer a float cannot hold: formatting never passes through one.
+    assert format_money(2**53 + 1, "GBP") == "£90,071,992,547,409.93"
 
 
 def test_fewer_decimals_than_the_currency_has_are_fine():

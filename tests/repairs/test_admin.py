@@ -15,7 +15,6 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from repairs import services
-from repairs.admin import major_to_minor, minor_to_major
 from repairs.lifecycle import Status
 from repairs.models import (
     EventKind,
@@ -27,6 +26,7 @@ from repairs.models import (
     StatusChange,
     TicketEvent,
 )
+from revivatech import money
 from tests.factories import DEFAULT_PASSWORD, CustomerFactory, DeviceFactory, advance, image_file, make_ticket
 
 pytestmark = pytest.mark.django_db
@@ -345,7 +345,16 @@ def test_quote_with_too_many_decimals_is_refused(client, technician, ticket):
         ({"quote_amount_major": "lots"}, "quote_amount_major", "Enter a number."),
         ({"quote_amount_major": "-1"}, "quote_amount_major", "greater than or equal to 0"),
         ({"quote_amount_major": "2000000"}, "quote_amount_major", "less than or equal to 1000000"),
-        ({"quote_amount_major": "10", "quote_currency_code": "G1"}, "quote_currency_code", "three-letter"),
+        (
+            {"quote_amount_major": "10", "quote_currency_code": "G1"},
+            "quote_currency_code",
+            "Unsupported currency",
+        ),
+        (
+            {"quote_amount_major": "10", "quote_currency_code": "XYZ"},
+            "quote_currency_code",
+            "Unsupported currency",
+        ),
         ({"quote_currency_code": "EUR"}, "quote_amount_major", "Enter the quote amount"),
         ({"due_date": "someday"}, "due_date", "Enter a valid date."),
         ({"priority": "whenever"}, "priority", "Select a valid choice."),
@@ -378,10 +387,10 @@ def test_a_sent_quote_cannot_be_blanked(client, technician, ticket):
 
 
 def test_money_conversion():
-    assert major_to_minor(Decimal("89.00"), "GBP") == 8900
-    assert major_to_minor(Decimal("1500"), "JPY") == 1500
-    assert minor_to_major(8950, "GBP") == Decimal("89.50")
-    assert minor_to_major(None, "GBP") is None
+    assert money.decimal_string_to_minor(Decimal("89.00"), "GBP") == 8900
+    assert money.decimal_string_to_minor(Decimal("1500"), "JPY") == 1500
+    assert money.minor_to_decimal(8950, "GBP") == Decimal("89.50")
+    assert money.minor_to_decimal(None, "GBP") is None
 
 
 def test_technician_cannot_change_the_assigned_technician(client, technician, other_technician, ticket):

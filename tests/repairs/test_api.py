@@ -435,9 +435,11 @@ def test_quote_errors_from_the_service_use_the_api_field_names(technician, ticke
     )
 
     assert "amount" in assert_error_shape(too_early, 400)["errors"]
-    assert assert_error_shape(bad_currency, 400)["errors"] == {
-        "currency": ["Use a three-letter ISO 4217 currency code."]
-    }
+    [message] = assert_error_shape(bad_currency, 400)["errors"]["currency"]
+    assert message.startswith("Unsupported currency '£'; use one of:") and "GBP" in message
+    # Any three letters were accepted before; a quote must be in a currency amounts can be shown in.
+    made_up = post_json(tech, repair_url(ticket, "quote/"), {"amount": 1, "currency": "XYZ"})
+    assert "Unsupported currency 'XYZ'" in assert_error_shape(made_up, 400)["errors"]["currency"][0]
 
 
 def test_quote_amount_beyond_what_the_database_stores_is_400(technician, ticket):

@@ -12,8 +12,9 @@ from django.urls import reverse
 from repairs import services
 from repairs.forms import BookingForm
 from repairs.models import Customer, Device, RepairTicket, TicketEvent
-from repairs.presenters import describe_event, format_money
+from repairs.presenters import describe_event
 from repairs.views import add_service_errors
+from revivatech.money import format_money
 from tests.factories import BOOKING_FORM, DEFAULT_PASSWORD, StaffFactory, advance, image_file, make_ticket
 
 pytestmark = pytest.mark.django_db
