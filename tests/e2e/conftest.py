@@ -1,5 +1,5 @@
-"""The production set of docker-compose.yml (web, worker, beat), started once for this package and
-stopped after its last test (so a full ``make test`` run does not carry it along).
+"""The production set of docker-compose.yml (nginx, web1 + web2, two workers, beat), started once
+for this package and stopped after its last test (so a full ``make test`` run does not carry it along).
 
 Needs PostgreSQL and Redis (``DATABASE_URL``/``REDIS_URL``, as CI sets them) and Chromium: the
 set gets a fresh database ``<name>_e2e_<random>`` on the same PostgreSQL server and a Redis database
@@ -25,7 +25,7 @@ from tests.fakes.smtp import FakeSMTPServer
 from tests.fakes.stripe import FakeStripe
 from tests.fakes.twilio import FakeTwilio
 
-from .compose import ComposeStack, StackConfig
+from .compose import ComposeStack, StackConfig, nginx_binary
 
 E2E_DIR = os.path.dirname(__file__)
 
@@ -52,6 +52,8 @@ def _missing() -> str | None:
         return "REDIS_URL"
     if not CHROMIUM.exists():
         return f"Chromium at {CHROMIUM}"
+    if nginx_binary() is None:
+        return "nginx (apt-get install -y nginx-light)"
     return None
 
 
