@@ -36,7 +36,7 @@ def test_the_processes_run_composes_own_commands(stack):
     for instance, service in stack.instances.items():
         if service in APP_SERVICES:
             localiser = stack.localiser(instance)
-            assert [localiser.text(p) for p in as_written[service].command] == stack.command(instance)
+            assert localiser.command(as_written[service].command) == stack.command(instance)
             assert ran[f"e2e-{instance}"] == stack.command(instance)
     assert set(stack.instances.values()) == {*APP_SERVICES, "proxy"}
     assert len(stack.web_instances) == 2 and len(stack.worker_instances) == 2
