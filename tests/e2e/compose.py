@@ -42,6 +42,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -691,6 +692,19 @@ class ComposeStack:
         self.wait_web(instance)
         ready = time.monotonic()
         return {"stop_seconds": stopped - started, "start_seconds": ready - stopped, "total": ready - started}
+
+    def served_by(self, marker: str) -> Counter:
+        """Which web process the proxy sent each request containing ``marker`` to (from its access
+        log, ``upstream=<address>``; a retried request counts for every process it reached)."""
+        by_port = {str(port): instance for instance, port in self.instance_ports.items()}
+        proxy_names = {f"e2e-{self.proxy_instance}"}
+        logs = "\n".join(p.text() for p in [*self.retired, *self.processes.values()] if p.name in proxy_names)
+        counts: Counter = Counter()
+        for line in logs.splitlines():
+            if marker in line and "upstream=" in line:
+                for address in line.split("upstream=", 1)[1].split(" ", 1)[0].split(","):
+                    counts[by_port.get(address.strip().rsplit(":", 1)[-1], address.strip())] += 1
+        return counts
 
     def text(self, service: str) -> str:
         """Every log of a service's instances (current and retired), e.g. both web processes'."""
