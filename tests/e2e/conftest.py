@@ -33,7 +33,7 @@ E2E_DIR = os.path.dirname(__file__)
 #: 15 s, 5-second leases so a killed worker's rows come back within the test, no per-provider
 #: rate limits or quiet hours (they would make a 200-email batch or an evening run slow, and have
 #: their own tests), and the per-IP booking limit small enough for test_multiprocess to reach it
-from a client address of its own (other tests book from 127.0.0.1 or their own alias).
+#: from a client address of its own (other tests book from 127.0.0.1 or their own alias).
 SPEED_ENV = {
     "NOTIFICATIONS_SWEEP_SECONDS": "2",
     "NOTIFICATIONS_LEASE_SECONDS": "5",

@@ -10,6 +10,7 @@ count reset by a snapshot) asking for ``?since=<last applied seq>``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import random
 import time
@@ -22,6 +23,12 @@ import websockets
 
 BASE_DELAY = 0.5
 MAX_DELAY = 30.0
+
+
+async def pause(stop: asyncio.Event, seconds: float) -> None:
+    """Sleep ``seconds``, or less if ``stop`` is set meanwhile."""
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), seconds)
 
 
 def backoff_delay(attempt: int, rand=random.random) -> float:
@@ -74,17 +81,14 @@ class LiveTicket:
                     async for raw in socket:
                         self.receive(json.loads(raw))
                     self.close_codes[socket.close_code] += 1
-            except (OSError, websockets.exceptions.WebSocketException, asyncio.TimeoutError) as error:
+            except (TimeoutError, OSError, websockets.exceptions.WebSocketException) as error:
                 self.close_codes[type(error).__name__] += 1
             if stop.is_set():
                 return
             self.drops += 1
             delay = backoff_delay(self.attempt)
             self.attempt += 1
-            try:
-                await asyncio.wait_for(stop.wait(), delay)
-            except asyncio.TimeoutError:
-                pass
+            await pause(stop, delay)
 
     @property
     def duplicates(self) -> int:
@@ -142,9 +146,6 @@ class Load:
                 task = asyncio.create_task(self.one(client, path, headers))
                 tasks.add(task)
                 task.add_done_callback(tasks.discard)
-                try:
-                    await asyncio.wait_for(stop.wait(), 1 / self.rate)
-                except asyncio.TimeoutError:
-                    pass
+                await pause(stop, 1 / self.rate)
             if tasks:
                 await asyncio.gather(*tasks)

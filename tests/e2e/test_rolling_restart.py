@@ -22,7 +22,7 @@ import time
 import httpx
 
 from .compose import wait_for
-from .live import LiveTicket, Load, catch_up
+from .live import LiveTicket, Load, catch_up, pause
 from .site import CSRF_SECRET, booking_form, new_contact
 
 TICKETS = 4
@@ -63,10 +63,7 @@ async def _post_notes(stack, tickets, api_token: str, stop: asyncio.Event, poste
             except httpx.HTTPError as error:
                 failed.append((reference, repr(error)))
             n += 1
-            try:
-                await asyncio.wait_for(stop.wait(), 0.5)
-            except asyncio.TimeoutError:
-                pass
+            await pause(stop, 0.5)
 
 
 def test_a_rolling_restart_of_the_web_processes_drops_nothing(stack):
