@@ -52,6 +52,7 @@ class LiveTicket:
     close_codes: Counter = field(default_factory=Counter)
     attempt: int = 0
     live: asyncio.Event = field(default_factory=asyncio.Event)
+    socket: object = None  # the open connection, if any
 
     def url(self) -> str:
         params = {"token": self.token}
@@ -77,6 +78,7 @@ class LiveTicket:
         while not stop.is_set():
             try:
                 async with websockets.connect(self.url(), origin=self.origin, open_timeout=20) as socket:
+                    self.socket = socket
                     self.connects += 1
                     async for raw in socket:
                         self.receive(json.loads(raw))
@@ -89,6 +91,11 @@ class LiveTicket:
             delay = backoff_delay(self.attempt)
             self.attempt += 1
             await pause(stop, delay)
+
+    async def close(self) -> None:
+        """The page is closed (``stop`` must be set first, or it reconnects)."""
+        if self.socket is not None:
+            await self.socket.close()
 
     @property
     def duplicates(self) -> int:

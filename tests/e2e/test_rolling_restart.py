@@ -111,12 +111,10 @@ def test_a_rolling_restart_of_the_web_processes_drops_nothing(stack):
         while time.monotonic() < deadline and any(s.applied != truth[s.reference] for s in sockets):
             await asyncio.sleep(0.2)
         stop_sockets.set()
-        for s in sockets:
-            s.live.clear()
+        await asyncio.gather(*(s.close() for s in sockets))
         await asyncio.wait_for(asyncio.gather(*socket_tasks, return_exceptions=True), 30)
         return sockets, load, posted, post_failed, truth
 
-    # the sockets' tasks close their sockets when stop is set; a leftover one is cancelled by run()
     sockets, load, posted, post_failed, truth = asyncio.run(asyncio.wait_for(scenario(), 150))
 
     resumed = sum(1 for s in sockets if s.connects >= 2)
@@ -150,16 +148,14 @@ def test_a_rolling_restart_of_the_web_processes_drops_nothing(stack):
 
 
 def test_a_worker_stopped_mid_batch_finishes_its_tasks_and_the_rest_are_sent_once(stack, fakes):
-    emails = 80
+    emails = 300
     queued = stack.manage("queue_emails", count=emails)
     tokens = set(queued["tokens"])
 
     def received() -> int:
         return sum(n for token, n in fakes.smtp.receipts().items() if token in tokens)
 
-    wait_for(
-        lambda: received() >= emails // 8, timeout=120, what="the first emails", stack=stack, interval=0.01
-    )
+    wait_for(lambda: received() >= 20, timeout=120, what="the first emails", stack=stack, interval=0.01)
     worker = stack.worker_instances[0]
     process = stack.processes[worker]
     started = time.monotonic()
