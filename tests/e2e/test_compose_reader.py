@@ -93,7 +93,7 @@ def test_the_nginx_config_is_rendered_for_loopback(tmp_path):
         bind_address="127.0.0.2",
         temp_dir=tmp_path,
     )
-    assert "server 127.0.0.1:1001 max_fails" in conf and "server 127.0.0.1:1002 max_fails" in conf
+    assert "server 127.0.0.1:1001 max_fails=0;" in conf and "server 127.0.0.1:1002 max_fails=0;" in conf
     assert "listen 127.0.0.1:1000;" in conf and "proxy_bind 127.0.0.2;" in conf
     assert "web1:" not in conf
     # what the rolling restart relies on
