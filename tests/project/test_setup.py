@@ -142,7 +142,9 @@ def test_compose_worker_consumes_exactly_the_queues_the_code_declares():
 
 
 def test_compose_web_uses_the_connection_pool_under_uvicorn():
-    web = _compose()["services"]["web"]
+    services = _compose()["services"]
+    assert services["web1"] == services["web2"]  # one definition (x-web), two processes
+    web = services["web1"]
     env = web["environment"]
     assert "uvicorn" in web["command"]
     assert str(env["DATABASE_POOL_MAX_SIZE"]).endswith("8}")  # ${DATABASE_POOL_MAX_SIZE:-8}
