@@ -1,7 +1,8 @@
 """(e) One of the two workers killed with SIGKILL in the middle of a batch of 600 emails (two
-workers send 200 before the test has even looked), and compose's worker command started again: nothing lost, nothing sent twice (a send cut mid-call is dead-lettered
-"outcome unknown", the documented policy, never re-sent). Beat's sweeper recovers the leases and
-republishes what the dead worker held; the verdict is the fault suite's own
+workers send 200 before the test has even looked), and compose's worker command started again:
+nothing lost, nothing sent twice (a send cut mid-call is dead-lettered "outcome unknown", the
+documented policy, never re-sent). Beat's sweeper recovers the leases and republishes what the
+dead worker held; the verdict is the fault suite's own
 (benchmarks/faults/worker_kill.py: tally)."""
 
 from __future__ import annotations
