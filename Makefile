@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 
 .DEFAULT_GOAL := run
-.PHONY: run setup install install-dev test test-dates settings-reference lint format check-deploy worker beat compose-check clean
+.PHONY: run setup install install-dev test test-dates settings-reference lint format check-deploy worker beat compose-check rolling-restart clean
 
 $(VENV)/.installed-runtime: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -91,6 +91,11 @@ beat: install
 
 compose-check: install-dev
 	$(VENV)/bin/check-jsonschema --builtin-schema vendor.compose-spec docker-compose.yml
+
+## rolling-restart: the rolling-restart drill alone, with its figures (PostgreSQL + Redis + nginx:
+## DATABASE_URL, REDIS_URL; part of `make test` too)
+rolling-restart: install-dev
+	$(VENV)/bin/pytest -q -s tests/e2e/test_rolling_restart.py $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache

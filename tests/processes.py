@@ -105,6 +105,21 @@ class ManagedProcess:
         except subprocess.TimeoutExpired:
             self.kill()
 
+    def terminate(self, timeout: float = 60) -> None:
+        """SIGTERM to the command itself, as ``docker stop`` signals a container's main process
+        (a Celery worker then finishes its tasks in hand: warm shutdown; uvicorn its requests in
+        flight); SIGKILL to the group after ``timeout``, and to whatever it left behind."""
+        if not self.running:
+            return
+        try:
+            self.process.send_signal(signal.SIGTERM)
+            self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            pass
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(10)
+
     def text(self) -> str:
         self.log.flush()
         return Path(self.log.name).read_text(errors="replace")

@@ -1,5 +1,5 @@
-"""The production set of docker-compose.yml (web, worker, beat), started once for this package and
-stopped after its last test (so a full ``make test`` run does not carry it along).
+"""The production set of docker-compose.yml (nginx, web1 + web2, two workers, beat), started once
+for this package and stopped after its last test (so a full ``make test`` run does not carry it along).
 
 Needs PostgreSQL and Redis (``DATABASE_URL``/``REDIS_URL``, as CI sets them) and Chromium: the
 set gets a fresh database ``<name>_e2e_<random>`` on the same PostgreSQL server and a Redis database
@@ -25,14 +25,15 @@ from tests.fakes.smtp import FakeSMTPServer
 from tests.fakes.stripe import FakeStripe
 from tests.fakes.twilio import FakeTwilio
 
-from .compose import ComposeStack, StackConfig
+from .compose import ComposeStack, StackConfig, nginx_binary
 
 E2E_DIR = os.path.dirname(__file__)
 
 #: Test-speed knobs on top of compose's environment (see docs): the sweeper every 2 s instead of
 #: 15 s, 5-second leases so a killed worker's rows come back within the test, no per-provider
 #: rate limits or quiet hours (they would make a 200-email batch or an evening run slow, and have
-#: their own tests), and booking limits raised (every booking here comes from 127.0.0.1).
+#: their own tests), and the per-IP booking limit small enough for test_multiprocess to reach it
+#: from a client address of its own (other tests book from 127.0.0.1 or their own alias).
 SPEED_ENV = {
     "NOTIFICATIONS_SWEEP_SECONDS": "2",
     "NOTIFICATIONS_LEASE_SECONDS": "5",
@@ -40,7 +41,7 @@ SPEED_ENV = {
     "NOTIFICATIONS_BATCH_SIZE": "20",
     "NOTIFICATIONS_RATE_LIMITS": "",
     "NOTIFICATIONS_QUIET_HOURS_CHANNELS": "",
-    "RATE_LIMIT_BOOKING_IP": "1000/minute",
+    "RATE_LIMIT_BOOKING_IP": "12/minute",
     "RATE_LIMIT_BOOKING_USER": "1000/minute",
 }
 
@@ -52,6 +53,8 @@ def _missing() -> str | None:
         return "REDIS_URL"
     if not CHROMIUM.exists():
         return f"Chromium at {CHROMIUM}"
+    if nginx_binary() is None:
+        return "nginx (apt-get install -y nginx-light)"
     return None
 
 

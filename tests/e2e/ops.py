@@ -43,8 +43,20 @@ def _staff():
     return user
 
 
-def assign_technician(reference: str) -> dict:
-    """A technician with an API token, assigned to the repair by staff."""
+def create_staff_user(username: str, password: str) -> dict:
+    """A member of staff who signs in with a password (the session tests)."""
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group
+
+    from repairs.roles import STAFF_GROUP
+
+    user = get_user_model().objects.create_user(username=username, password=password, is_staff=True)
+    user.groups.add(Group.objects.get(name=STAFF_GROUP))
+    return {"username": username}
+
+
+def assign_technician(reference: str, also: list[str] = ()) -> dict:
+    """A technician with an API token, assigned to the repair (and to those in ``also``) by staff."""
     from django.contrib.auth import get_user_model
     from django.contrib.auth.models import Group
     from rest_framework.authtoken.models import Token
@@ -57,8 +69,9 @@ def assign_technician(reference: str) -> dict:
         username=f"e2e-tech-{uuid.uuid4().hex[:8]}", password=None, is_staff=True
     )
     technician.groups.add(Group.objects.get(name=TECHNICIANS_GROUP))
-    ticket = RepairTicket.objects.get(reference=reference)
-    services.update_ticket(ticket, assigned_technician=technician, by=_staff())
+    for each in [reference, *also]:
+        ticket = RepairTicket.objects.get(reference=each)
+        services.update_ticket(ticket, assigned_technician=technician, by=_staff())
     return {"username": technician.username, "token": Token.objects.create(user=technician).key}
 
 
@@ -151,6 +164,7 @@ def tally(ids: list[int], receipts: dict[str, int], max_unknown: int) -> dict:
 
 OPERATIONS = {
     "settings": settings_facts,
+    "create_staff_user": create_staff_user,
     "assign_technician": assign_technician,
     "issue_invoice": issue_invoice,
     "invoice_state": invoice_state,

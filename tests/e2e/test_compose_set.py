@@ -8,7 +8,7 @@ from .compose import APP_SERVICES, read_services
 
 
 def test_every_service_passes_its_compose_healthcheck(stack):
-    for service in ("web", "worker"):
+    for service in (*stack.web_instances, *stack.worker_instances):
         done = stack.run_healthcheck(service)
         assert done.returncode == 0, f"{service}: {stack.healthcheck(service)}\n{done.stdout}\n{done.stderr}"
     beat = stack.run_healthcheck("beat")
@@ -32,10 +32,15 @@ def test_the_set_runs_with_production_settings_and_real_workers(stack):
 def test_the_processes_run_composes_own_commands(stack):
     """Only loopback addresses, ports and paths differ from what the compose file says."""
     as_written = read_services(stack.variables)
-    for service in APP_SERVICES:
-        assert [stack.localiser.text(p) for p in as_written[service].command] == stack.command(service)
-        assert stack.processes[service].command == stack.command(service)
-    worker = stack.command("worker")
+    ran = {p.name: p.command for p in [*stack.retired, *stack.processes.values()]}
+    for instance, service in stack.instances.items():
+        if service in APP_SERVICES:
+            localiser = stack.localiser(instance)
+            assert localiser.command(as_written[service].command) == stack.command(instance)
+            assert ran[f"e2e-{instance}"] == stack.command(instance)
+    assert set(stack.instances.values()) == {*APP_SERVICES, "proxy"}
+    assert len(stack.web_instances) == 2 and len(stack.worker_instances) == 2
+    worker = stack.command("worker-1")
     queues = set(worker[worker.index("-Q") + 1].split(","))
     from revivatech.celery import app
 
