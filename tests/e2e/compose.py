@@ -251,7 +251,11 @@ def instance_names(service: Service) -> list[str]:
 
 
 APP_SERVICES = tuple(
-    app_services(read_services({"DJANGO_SECRET_KEY": "-", "POSTGRES_PASSWORD": "-", "SITE_URL": "-"}))
+    app_services(
+        read_services(
+            {"DJANGO_SECRET_KEY": "-", "POSTGRES_PASSWORD": "-", "SITE_URL": "-", "DEFAULT_FROM_EMAIL": "-"}
+        )
+    )
 )
 
 

@@ -77,7 +77,7 @@ def test_the_image_build_steps_are_read_from_the_dockerfile():
 
 
 def test_the_scaled_set_is_read_from_compose():
-    services = read_services({"DJANGO_SECRET_KEY": "k", "POSTGRES_PASSWORD": "p", "SITE_URL": "x"})
+    services = read_services(REQUIRED)
     services.pop("_names")
     assert [instance for s in services.values() for instance in instance_names(s)] == [
         "migrate",
