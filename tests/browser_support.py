@@ -207,3 +207,25 @@ def mailbox(settings, live_asgi_url):
         server.wait = wait
         yield server
         providers.reset()
+
+
+def run_outside_playwrights_loop(work) -> None:
+    """Service calls publish with async_to_sync, which refuses a thread that runs an event loop
+    (Playwright's sync API keeps one in the test's thread): make them from another thread."""
+    errors = []
+
+    def target():
+        try:
+            work()
+        except Exception as exc:  # re-raised in the test
+            errors.append(exc)
+        finally:
+            from django.db import connection
+
+            connection.close()
+
+    worker = threading.Thread(target=target)
+    worker.start()
+    worker.join(timeout=30)
+    if errors:
+        raise errors[0]

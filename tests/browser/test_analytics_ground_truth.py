@@ -32,9 +32,8 @@ from django.utils import timezone
 from analytics.models import Event, EventType, Session
 from analytics.services import buffer
 from tests.analytics.dashboard.conftest import sign_in
-from tests.browser.test_live_tracking import run_outside_playwrights_loop
 from tests.browser.test_tracker import _analytics_wiring, _database  # noqa: F401 (autouse fixture)
-from tests.browser_support import CHROMIUM, CHROMIUM_FLAGS
+from tests.browser_support import CHROMIUM, CHROMIUM_FLAGS, run_outside_playwrights_loop
 from tests.factories import StaffFactory, make_ticket
 
 pytestmark = pytest.mark.browser

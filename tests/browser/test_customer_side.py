@@ -6,15 +6,14 @@ and manage a guest's messages from the email's signed link."""
 from __future__ import annotations
 
 import re
-import threading
 
 import pytest
-from django.db import close_old_connections, connection
+from django.db import close_old_connections
 
 from notifications.services.preferences import preference_matrix
 from repairs import services
 from repairs.models import RepairTicket
-from tests.browser_support import DESKTOP, PHONE
+from tests.browser_support import DESKTOP, PHONE, run_outside_playwrights_loop
 from tests.factories import TechnicianFactory
 
 pytestmark = pytest.mark.browser
@@ -40,26 +39,6 @@ def _uncovered(page, selector: str) -> dict:
           return {ok, hit: hit && hit.outerHTML.slice(0, 80), overlaps: !apart};
         }""",
     )
-
-
-def _off_the_event_loop(work) -> None:
-    """Services publish live updates with async_to_sync, which refuses to run under Playwright's
-    event loop (the test's thread): run them in a thread of their own."""
-    errors: list[Exception] = []
-
-    def target():
-        try:
-            work()
-        except Exception as exc:  # re-raised in the test
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    worker = threading.Thread(target=target)
-    worker.start()
-    worker.join(timeout=30)
-    if errors:
-        raise errors[0]
 
 
 def _tap(page, selector: str, touch: bool) -> None:
@@ -141,7 +120,7 @@ def test_a_customer_books_finds_the_shop_decides_a_quote_and_manages_messages(
         services.send_quote(ticket, amount=12900, by=technician)
         services.transition_ticket(ticket, "awaiting_approval", by=technician)
 
-    _off_the_event_loop(workshop)
+    run_outside_playwrights_loop(workshop)
     ticket.refresh_from_db()
     page.goto(f"{live_asgi_url}/track/{ticket.tracking_token}/")
     # Newest news first.

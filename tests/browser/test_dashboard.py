@@ -9,7 +9,7 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from tests.analytics.factories import Visitor, store
-from tests.browser.test_live_tracking import run_outside_playwrights_loop
+from tests.browser_support import run_outside_playwrights_loop
 from tests.factories import DEFAULT_PASSWORD, StaffFactory, make_ticket
 
 pytestmark = pytest.mark.browser

@@ -3,38 +3,16 @@
 from __future__ import annotations
 
 import io
-import threading
 
 import pytest
 from PIL import Image
 
+from tests.browser_support import run_outside_playwrights_loop
 from tests.factories import DEFAULT_PASSWORD, CustomerFactory, TechnicianFactory, make_ticket
 
 pytestmark = pytest.mark.browser
 
 LIVE_DEADLINE_MS = 2000
-
-
-def run_outside_playwrights_loop(work) -> None:
-    """Service calls publish with async_to_sync, which refuses a thread that runs an event loop
-    (Playwright's sync API keeps one in the test's thread): make them from another thread."""
-    errors = []
-
-    def target():
-        try:
-            work()
-        except Exception as exc:  # re-raised in the test
-            errors.append(exc)
-        finally:
-            from django.db import connection
-
-            connection.close()
-
-    worker = threading.Thread(target=target)
-    worker.start()
-    worker.join(timeout=30)
-    if errors:
-        raise errors[0]
 
 
 def _render_photos_as_the_worker_does() -> None:

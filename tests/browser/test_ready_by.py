@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 
 from repairs import services
-from tests.browser.test_live_tracking import LIVE_DEADLINE_MS, run_outside_playwrights_loop
+from tests.browser.test_live_tracking import LIVE_DEADLINE_MS
+from tests.browser_support import run_outside_playwrights_loop
 from tests.factories import CustomerFactory, TechnicianFactory, make_ticket
 
 pytestmark = pytest.mark.browser
