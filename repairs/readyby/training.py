@@ -204,8 +204,8 @@ def split(rows: list[TrainingRow], now: datetime) -> Split:
     minimum = settings.READY_BY_MIN_TRAINING_TICKETS
     if len(tickets) < minimum:
         raise NotEnoughData(
-            f"{len(tickets)} of the {minimum} finished repairs the model needs "
-            f"(checked in before {settled_before:%Y-%m-%d})"
+            f"{len(tickets)} of the {minimum} finished repairs needed, "
+            f"checked in before {settled_before:%Y-%m-%d}"
         )
     test_from = tickets[int(len(tickets) * (1 - settings.READY_BY_HOLDOUT_PERCENT / 100))][0]
     return Split(

@@ -13,6 +13,7 @@ from channels.testing import WebsocketCommunicator
 from django.contrib.auth.models import AnonymousUser
 
 from repairs import services
+from repairs.presenters import STATUS_SENTENCES
 from repairs.realtime import stats
 from revivatech.routing import websocket_urlpatterns
 from tests.factories import (
@@ -106,7 +107,7 @@ async def test_allowed_roles_join_and_get_a_snapshot(people, who):
         "reference": ticket.reference,
         "status": "booked",
         "status_label": "Booked",
-        "status_sentence": "Your repair is booked. Bring your device to the shop when it suits you.",
+        "status_sentence": STATUS_SENTENCES["booked"],  # the line the page shows under the status
         "progress_percent": 0,
         "last_seq": 1,
     }

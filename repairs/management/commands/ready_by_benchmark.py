@@ -84,7 +84,10 @@ class Command(BaseCommand):
                 metrics["test_tickets"] = len({r.ticket_id for r in parts.test})
         except training.NotEnoughData as exc:
             if options["if_untrained"]:  # make setup: estimates fall back to medians until there is history
-                self.stdout.write(f"Ready-by not trained: {exc}; estimates use medians for now.")
+                # One short line for make run; the reason in full with -v 2.
+                self.stdout.write("Ready-by: medians by device kind until there is more history.")
+                if options["verbosity"] > 1:
+                    self.stdout.write(f"  ({exc})")
                 return
             raise CommandError(str(exc)) from exc
         metrics["seconds"] = round(time.monotonic() - began, 1)
