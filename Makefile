@@ -59,7 +59,7 @@ test: install-dev
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 ## test-dates: the date-sensitive tests again as if today were 45 days ahead and a 29 February
-DATE_TESTS ?= tests/analytics tests/notifications tests/payments tests/repairs
+DATE_TESTS ?= tests/analytics tests/notifications tests/payments tests/repairs/readyby tests/flags
 test-dates: install-dev
 	$(VENV)/bin/pytest -q -m "not browser and not e2e" --clock=+45d $(DATE_TESTS) $(PYTEST_ARGS)
 	$(VENV)/bin/pytest -q -m "not browser and not e2e" --clock=2028-02-29 $(DATE_TESTS) $(PYTEST_ARGS)
