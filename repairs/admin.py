@@ -201,6 +201,10 @@ class TicketChangeForm(forms.ModelForm):
         self.initial.setdefault("quote_currency_code", ticket.quote_currency)
         if ticket.promised_ready_at is not None:
             self.initial.setdefault("promise_ready_by", timezone.localtime(ticket.promised_ready_at))
+        if "promise_ready_by" in self.fields:  # one label, two inputs: name each half (axe: "label")
+            date, time = self.fields["promise_ready_by"].widget.widgets
+            date.attrs["aria-label"] = "Promised ready by: date"
+            time.attrs["aria-label"] = "Promised ready by: time"
         step = Decimal(1).scaleb(-money.exponent(ticket.quote_currency))
         self.fields["quote_amount_major"].widget.attrs["step"] = str(step)
         if ticket.status not in services.QUOTABLE_STATUSES:
