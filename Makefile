@@ -112,12 +112,8 @@ bench-lighthouse: install-dev benchmarks/lighthouse/node_modules/.bin/lighthouse
 	$(PY) benchmarks/lighthouse_budget.py
 
 ## bench-ready-by: ready-by model vs the median by device kind on a time holdout of a fresh simulated shop (throwaway SQLite)
-READY_BY_DB ?= /tmp/revivatech-ready-by-bench.sqlite3
 bench-ready-by: install-dev
-	rm -f $(READY_BY_DB)
-	DATABASE_URL= SQLITE_PATH=$(READY_BY_DB) $(PY) manage.py migrate --noinput -v 0
-	DATABASE_URL= SQLITE_PATH=$(READY_BY_DB) $(PY) manage.py ready_by_benchmark --simulate 600 --months 18 --seed 5 --end 2026-06-15 $(BENCH_ARGS)
-	rm -f $(READY_BY_DB)
+	$(PY) benchmarks/ready_by.py $(BENCH_ARGS)
 
 ## bench-analytics: event ingestion throughput against a naive one-insert-per-request view (PostgreSQL + Redis)
 bench-analytics: install-dev

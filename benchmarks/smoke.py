@@ -30,6 +30,7 @@ SMOKES: dict[str, list[str]] = {
     "load": ["benchmarks/load_mixed.py", "--smoke"],
     "lighthouse": ["benchmarks/lighthouse_budget.py", "--smoke"],
     "fuzz": ["tests/security/run_fuzz.py", "--smoke"],
+    "ready_by": ["benchmarks/ready_by.py", "--smoke"],
 }
 
 

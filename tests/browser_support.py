@@ -75,6 +75,11 @@ def live_asgi_url(transactional_db, settings):
     settings.WHITENOISE_USE_FINDERS = True
     settings.WHITENOISE_AUTOREFRESH = True
     from django.core.handlers.asgi import ASGIHandler
+    from django.db import connections
+
+    # The previous live server's teardown terminates the database's other backends, which may
+    # include this thread's idle connection: start the test on a fresh one (reconnects on use).
+    connections.close_all()
 
     from revivatech.asgi import build_application
 
@@ -116,6 +121,11 @@ def browser(monkeypatch):
         chromium = playwright.chromium.launch(
             executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS, headless=True
         )
+        from django.db import connections
+
+        # The test's ORM calls run under Playwright's loop, with a connection of that context,
+        # which an earlier live server's teardown may have terminated: start from a fresh one.
+        connections.close_all()
         yield chromium
         # ORM calls made while Playwright's loop runs use a connection of that context; close it
         # here (same context), or the live server's teardown kills it and the next browser test
