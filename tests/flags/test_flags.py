@@ -188,3 +188,18 @@ def test_flags_are_read_from_the_database_while_the_cache_is_down(settings, cust
     assert flags.is_active("new_checkout", customer_id=customer.pk)
     assert not flags.is_active("new_checkout", customer_id=customer.pk + 1)
     assert flags.is_active("shiny", user=customer.user)  # no row: its registered default
+
+
+def test_an_api_view_reads_a_flag_from_its_drf_request(staff_user, customer):
+    """DRF's Request wraps Django's: the same call works in API views (and their throttles)."""
+    from rest_framework.request import Request
+    from rest_framework.test import APIRequestFactory, force_authenticate
+
+    services.set_flag("new_checkout", customers=str(customer.pk))
+    factory = APIRequestFactory()
+    raw = factory.get("/api/v1/repairs/")
+    force_authenticate(raw, user=customer.user)
+    assert flags.is_active("new_checkout", request=Request(raw))  # the customer's own answer
+    other = factory.get("/api/v1/repairs/")
+    force_authenticate(other, user=staff_user)
+    assert not flags.is_active("new_checkout", request=Request(other))
