@@ -34,6 +34,7 @@ def main(argv: list[str]) -> int:
             if code:
                 print(f"bench-ready-by: {' '.join(step[1:3])} failed (exit {code})", file=sys.stderr)
                 return code
+    print("bench-ready-by: ran as documented")
     return 0
 
 

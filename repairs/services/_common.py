@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Callable
+from functools import wraps
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import OperationalError, connection, transaction
 
 from revivatech.events import DomainEvent, publish_on_commit
 
@@ -21,6 +24,31 @@ logger = logging.getLogger(__name__)
 
 class TransitionError(ValidationError):
     """A status change the lifecycle does not allow."""
+
+
+#: PostgreSQL's "deadlock detected" and "could not serialize": the transaction was chosen as the
+#: victim of a lock cycle and rolled back whole, so running it again is safe.
+_RETRYABLE_SQLSTATES = frozenset({"40P01", "40001"})
+
+
+def retry_on_deadlock(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Run a service's transaction again (up to three times) when PostgreSQL aborts it to break a
+    lock cycle between concurrent changes; never inside an outer transaction, which is aborted too."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        for attempt in range(3):
+            try:
+                return func(*args, **kwargs)
+            except OperationalError as error:
+                sqlstate = getattr(error.__cause__, "sqlstate", None)
+                if sqlstate not in _RETRYABLE_SQLSTATES or connection.in_atomic_block or attempt == 2:
+                    raise
+                logger.warning("%s: %s, trying again", func.__name__, sqlstate)
+                time.sleep(0.02 * (attempt + 1))
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    return wrapper
 
 
 def _lock(ticket: RepairTicket) -> RepairTicket:

@@ -16,7 +16,7 @@ from ..models import (
     RepairTicket,
     StatusChange,
 )
-from ._common import TransitionError, _actor, _lock, _record_event
+from ._common import TransitionError, _actor, _lock, _record_event, retry_on_deadlock
 from .contact import confirm_contact
 
 MAX_QUOTE_MINOR_UNITS = 100_000_000  # a million in major units: far above any repair
@@ -49,6 +49,7 @@ def _apply_transition(locked: RepairTicket, to_status: str, *, by, note: str) ->
     return change
 
 
+@retry_on_deadlock
 @transaction.atomic
 def transition_ticket(ticket: RepairTicket, to_status: str, *, by=None, note: str = "") -> RepairTicket:
     """Move a ticket to ``to_status`` if the lifecycle allows it; otherwise raise TransitionError."""

@@ -236,3 +236,32 @@ def test_other_apps_record_payment_events_on_the_ticket_log(
     assert [e.name for e in published] == ["ticket.payment_received"]
     with pytest.raises(ValidationError, match="Other apps may record only"):
         services.record_ticket_event(ticket, kind="ticket.status_changed", payload={})
+
+
+def test_a_transaction_chosen_as_a_deadlock_victim_is_run_again(transactional_db):
+    """PostgreSQL breaks a lock cycle between concurrent changes by aborting one whole transaction;
+    the service runs it again rather than refusing the change (seen under concurrent API updates)."""
+    from django.db import OperationalError
+
+    from repairs.services._common import retry_on_deadlock
+
+    class Deadlock(Exception):
+        sqlstate = "40P01"
+
+    calls = []
+
+    @retry_on_deadlock
+    def change():
+        calls.append(1)
+        if len(calls) == 1:
+            raise OperationalError("deadlock detected") from Deadlock()
+        return "done"
+
+    assert change() == "done" and len(calls) == 2
+
+    @retry_on_deadlock
+    def broken():
+        raise OperationalError("connection refused")  # not a lock cycle: no second try
+
+    with pytest.raises(OperationalError):
+        broken()
