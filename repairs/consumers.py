@@ -266,7 +266,9 @@ class TicketConsumer(JsonSocket):
         events, snapshot = await database_sync_to_async(self._load)(since)
         for message in events:
             await self.send_json(message)
-        self.last_seq = max(self.last_seq, snapshot["ticket"]["last_seq"])
+        # The events are read after the ticket: one committed in between is already sent and
+        # must not go out again when its live copy arrives.
+        self.last_seq = max(self.last_seq, snapshot["ticket"]["last_seq"], *(m["seq"] for m in events))
         await self.send_json(snapshot)
 
     def _load(self, since: int | None) -> tuple[list[dict[str, Any]], dict[str, Any]]:

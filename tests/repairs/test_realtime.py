@@ -12,6 +12,7 @@ from channels.routing import URLRouter
 from channels.testing import WebsocketCommunicator
 from django.contrib.auth.models import AnonymousUser
 
+from repairs import selectors as selectors_module
 from repairs import services
 from repairs.presenters import STATUS_SENTENCES
 from repairs.realtime import stats
@@ -309,3 +310,25 @@ async def test_connection_statistics_count_sockets_per_role_and_room(people):
     await b.disconnect()
     await staff.disconnect()
     await asyncio.sleep(0)
+
+
+async def test_an_event_committed_during_the_catch_up_is_sent_once(people, monkeypatch):
+    """The catch-up reads the ticket, then its events: an event committed in between is in the
+    replay and also arrives live; the socket sends it once (seen in the rolling-restart test)."""
+    ticket, tech = people["ticket"], people["tech"]
+    real = selectors_module.ticket_events_since
+    committed = []
+
+    def events_since_after_a_commit(t, since, **kwargs):
+        if not committed:
+            committed.append(services.add_milestone(t, title="Diagnosed", percent=25, by=tech))
+        return real(t, since, **kwargs)
+
+    monkeypatch.setattr(selectors_module, "ticket_events_since", events_since_after_a_commit)
+    socket = await open_socket(ticket_path(ticket, token=ticket.tracking_token, since=0))
+    replayed, snapshot = await receive_until_snapshot(socket)
+    new_seq = replayed[-1]["seq"]
+    assert replayed[-1]["kind"] == "ticket.milestone_reached"
+    assert snapshot["ticket"]["last_seq"] < new_seq  # the ticket was read before the commit
+    assert await socket.receive_nothing(timeout=0.5)  # its live copy is not sent again
+    await socket.disconnect()
