@@ -1,38 +1,37 @@
-"""Settings, read from the environment, split by concern (``base`` for the project, one module
-per app that needs its own). Every module has embedded defaults; the README lists every variable."""
+"""Settings, read from the environment (revivatech/env.py, the one reader), split by concern:
+``base`` for the project, one module per area. Every module has embedded defaults;
+docs/settings-reference.md lists every variable.
+
+The modules define disjoint names and none changes another's values, so the order of the imports
+below does not matter (tests/project/test_settings_composition.py checks both). The only settings
+built from several modules are composed here, explicitly.
+"""
 
 from .analytics import *  # noqa: F403
-from .analytics import ANALYTICS_BEAT_SCHEDULE as _ANALYTICS_BEAT
+from .analytics import ANALYTICS_BEAT_SCHEDULE
 from .base import *  # noqa: F403
-from .base import CELERY_BEAT_SCHEDULE as _BASE_BEAT
+from .base import CELERY_BEAT_SCHEDULE as PROJECT_BEAT_SCHEDULE
+from .base import INSTALLED_APPS as PROJECT_APPS
+from .base import MIDDLEWARE as PROJECT_MIDDLEWARE
 from .dashboard import *  # noqa: F403
 from .notifications import *  # noqa: F403
-from .notifications import NOTIFICATIONS_BEAT_SCHEDULE as _NOTIFICATIONS_BEAT
+from .notifications import NOTIFICATIONS_BEAT_SCHEDULE
+from .observability import *  # noqa: F403
+from .observability import OBSERVABILITY_APPS, OBSERVABILITY_MIDDLEWARE
 from .payments import *  # noqa: F403
-from .payments import PAYMENTS_BEAT_SCHEDULE as _PAYMENTS_BEAT
+from .payments import PAYMENTS_BEAT_SCHEDULE
 from .readyby import *  # noqa: F403
-from .readyby import READY_BY_BEAT_SCHEDULE as _READY_BY_BEAT
+from .readyby import READY_BY_BEAT_SCHEDULE
 from .reliability import *  # noqa: F403
+from .security import *  # noqa: F403
 
+INSTALLED_APPS = [*PROJECT_APPS, *OBSERVABILITY_APPS]
+# The request id first: every response, redirects and errors included, carries X-Request-ID.
+MIDDLEWARE = [*OBSERVABILITY_MIDDLEWARE, *PROJECT_MIDDLEWARE]
 CELERY_BEAT_SCHEDULE = {
-    **_BASE_BEAT,
-    **_NOTIFICATIONS_BEAT,
-    **_PAYMENTS_BEAT,
-    **_ANALYTICS_BEAT,
-    **_READY_BY_BEAT,
+    **PROJECT_BEAT_SCHEDULE,
+    **NOTIFICATIONS_BEAT_SCHEDULE,
+    **PAYMENTS_BEAT_SCHEDULE,
+    **ANALYTICS_BEAT_SCHEDULE,
+    **READY_BY_BEAT_SCHEDULE,
 }
-
-# Observability last: its LOGGING replaces any earlier one; its middleware goes first (request id).
-from .observability import *  # noqa: E402, F403
-from .observability import OBSERVABILITY_APPS as _OBSERVABILITY_APPS  # noqa: E402
-from .observability import OBSERVABILITY_MIDDLEWARE as _OBSERVABILITY_MIDDLEWARE  # noqa: E402
-
-INSTALLED_APPS = [*INSTALLED_APPS, *_OBSERVABILITY_APPS]  # noqa: F405
-MIDDLEWARE = [*_OBSERVABILITY_MIDDLEWARE, *MIDDLEWARE]  # noqa: F405
-
-# Security last: it reads base settings; then every logging handler masks personal data.
-from revivatech.security.logging import with_pii_filter as _with_pii_filter  # noqa: E402
-
-from .security import *  # noqa: E402, F403
-
-LOGGING = _with_pii_filter(LOGGING)  # noqa: F405  (keep this the last LOGGING assignment)

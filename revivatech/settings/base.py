@@ -119,14 +119,36 @@ TEMPLATES = [
 
 # --- Database: SQLite file by default, PostgreSQL (psycopg 3) with DATABASE_URL ---
 DATABASE_URL = env_str("DATABASE_URL")
+#: Seconds a new PostgreSQL connection may take before the request fails (503): an unreachable
+#: database must not hold a request (or /readyz) for the operating system's TCP timeout.
+DATABASE_CONNECT_TIMEOUT = env_int("DATABASE_CONNECT_TIMEOUT", 5)
+#: Under ASGI (uvicorn) every request runs in its own context, so Django's persistent connections
+#: (DATABASE_CONN_MAX_AGE > 0) are never reused and pile up until PostgreSQL refuses new clients
+#: (found by ``make bench-load``: 503s under load). Set this to use psycopg's connection pool instead
+#: (per process, at most this many connections); it needs DATABASE_CONN_MAX_AGE=0.
+DATABASE_POOL_MAX_SIZE = env_int("DATABASE_POOL_MAX_SIZE", 0)
+#: Seconds a request waits for a free pooled connection, then fails (503).
+DATABASE_POOL_TIMEOUT = env_int("DATABASE_POOL_TIMEOUT", 5)
+
+
+def _from_url(url: str) -> dict:
+    database = dj_database_url.parse(
+        url, conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0), conn_health_checks=True
+    )
+    if not database["ENGINE"].endswith("postgresql"):
+        return database
+    options = database.setdefault("OPTIONS", {})
+    if DATABASE_CONNECT_TIMEOUT > 0:
+        options.setdefault("connect_timeout", DATABASE_CONNECT_TIMEOUT)
+    if DATABASE_POOL_MAX_SIZE > 0:
+        database["CONN_MAX_AGE"] = 0
+        pool_size = {"min_size": 1, "max_size": DATABASE_POOL_MAX_SIZE}
+        options["pool"] = {**pool_size, "timeout": DATABASE_POOL_TIMEOUT}
+    return database
+
+
 if DATABASE_URL:
-    DATABASES = {
-        "default": dj_database_url.parse(
-            DATABASE_URL,
-            conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0),
-            conn_health_checks=True,
-        )
-    }
+    DATABASES = {"default": _from_url(DATABASE_URL)}
 else:
     DATABASES = {
         "default": {
@@ -307,10 +329,7 @@ def _site_url() -> str:
 SITE_URL = _site_url()
 
 # --- Security: strict in production (DJANGO_PRODUCTION=1), relaxed for local HTTP ---
-SECURE_CONTENT_TYPE_NOSNIFF = True
-SECURE_REFERRER_POLICY = "same-origin"
-X_FRAME_OPTIONS = "DENY"
-SESSION_COOKIE_HTTPONLY = True
+# (headers and cookie flags for every deployment: settings/security.py)
 if PRODUCTION:
     SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", default=True)
     # No SECURE_PROXY_SSL_HEADER: Django would believe X-Forwarded-Proto from anyone who reaches the

@@ -5,6 +5,7 @@ Every value comes from the environment (docs/observability.md lists them).
 
 from revivatech.env import env_bool, env_str
 from revivatech.observability.logging import build_logging
+from revivatech.security.logging import with_pii_filter
 
 from .base import DEBUG
 
@@ -18,15 +19,18 @@ if LOG_FORMAT not in {"json", "console"}:
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
 
 LOGGING_CONFIG = "revivatech.observability.logging.configure"
-LOGGING = build_logging(
-    log_format=LOG_FORMAT,
-    level=LOG_LEVEL,
-    levels={
-        # The Stripe SDK logs every request at INFO.
-        "stripe": "WARNING",
-        # Per-socket delivery lines (one per event and socket); DEBUG shows each client frame too.
-        "revivatech.sockets": env_str("LOG_LEVEL_SOCKETS", LOG_LEVEL).upper(),
-    },
+# Every handler masks personal data (revivatech/security/logging.py).
+LOGGING = with_pii_filter(
+    build_logging(
+        log_format=LOG_FORMAT,
+        level=LOG_LEVEL,
+        levels={
+            # The Stripe SDK logs every request at INFO.
+            "stripe": "WARNING",
+            # Per-socket delivery lines (one per event and socket); DEBUG shows each client frame too.
+            "revivatech.sockets": env_str("LOG_LEVEL_SOCKETS", LOG_LEVEL).upper(),
+        },
+    )
 )
 
 # django-structlog: one ``request_finished`` line per request at INFO (``request_started`` at DEBUG),
