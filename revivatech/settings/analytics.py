@@ -28,7 +28,7 @@ ANALYTICS_FLUSH_MAX_EVENTS = env_int("ANALYTICS_FLUSH_MAX_EVENTS", 20_000)
 ANALYTICS_MAX_BODY_BYTES = env_int("ANALYTICS_MAX_BODY_BYTES", 64 * 1024)
 ANALYTICS_MAX_BATCH_EVENTS = env_int("ANALYTICS_MAX_BATCH_EVENTS", 100)
 #: Events older than this (by the client's clock, corrected for its skew) are refused.
-ANALYTICS_MAX_EVENT_AGE_HOURS = env_int("ANALYTICS_MAX_EVENT_AGE_HOURS", 24)
+ANALYTICS_MAX_EVENT_AGE_HOURS = 24
 #: Requests per minute to POST /api/v1/events/ per client IP (hashed) and per visitor; 0 = no limit.
 ANALYTICS_RATE_LIMIT_IP_PER_MINUTE = env_int("ANALYTICS_RATE_LIMIT_IP_PER_MINUTE", 300)
 ANALYTICS_RATE_LIMIT_VISITOR_PER_MINUTE = env_int("ANALYTICS_RATE_LIMIT_VISITOR_PER_MINUTE", 120)
@@ -36,10 +36,10 @@ ANALYTICS_RATE_LIMIT_VISITOR_PER_MINUTE = env_int("ANALYTICS_RATE_LIMIT_VISITOR_
 #: Rows stay bounded whatever strangers send: per UTC day, at most this many distinct paths that are
 #: not pages of the site (the first ones seen), and this many distinct values of each of utm_source,
 #: utm_medium and utm_campaign; later ones are stored and counted as "(other)".
-ANALYTICS_MAX_UNKNOWN_PATHS_PER_DAY = env_int("ANALYTICS_MAX_UNKNOWN_PATHS_PER_DAY", 500)
-ANALYTICS_MAX_UTM_VALUES_PER_DAY = env_int("ANALYTICS_MAX_UTM_VALUES_PER_DAY", 200)
+ANALYTICS_MAX_UNKNOWN_PATHS_PER_DAY = 500
+ANALYTICS_MAX_UTM_VALUES_PER_DAY = 200
 #: Longer UTM values are cut to this length (at most 100, the column size).
-ANALYTICS_UTM_MAX_LENGTH = env_int("ANALYTICS_UTM_MAX_LENGTH", 100)
+ANALYTICS_UTM_MAX_LENGTH = 100
 
 # --- Client IP and country -------------------------------------------------------------------------
 #: Proxies (IP addresses or CIDR networks) whose X-Forwarded-For is believed. Empty: REMOTE_ADDR only.
@@ -59,9 +59,9 @@ ANALYTICS_CONSENT_COOKIE = env_str("ANALYTICS_CONSENT_COOKIE", "rt_consent")
 ANALYTICS_DEVICE_COOKIE = env_str("ANALYTICS_DEVICE_COOKIE", "rt_did")
 ANALYTICS_COOKIE_MAX_AGE_DAYS = env_int("ANALYTICS_COOKIE_MAX_AGE_DAYS", 365)
 ANALYTICS_SESSION_TIMEOUT_MINUTES = env_int("ANALYTICS_SESSION_TIMEOUT_MINUTES", 30)
-ANALYTICS_SESSION_MAX_HOURS = env_int("ANALYTICS_SESSION_MAX_HOURS", 24)
+ANALYTICS_SESSION_MAX_HOURS = 24
 #: Pages kept per session for journeys (consecutive repeats collapsed).
-ANALYTICS_JOURNEY_MAX_PAGES = env_int("ANALYTICS_JOURNEY_MAX_PAGES", 50)
+ANALYTICS_JOURNEY_MAX_PAGES = 50
 
 # --- Tracker ------------------------------------------------------------------------------------------
 #: Path prefixes where the tracker is never loaded (staff and machine pages).
@@ -74,34 +74,36 @@ ANALYTICS_EVENT_RETENTION_MONTHS = env_int("ANALYTICS_EVENT_RETENTION_MONTHS", 1
 ANALYTICS_MAX_REPORT_DAYS = env_int("ANALYTICS_MAX_REPORT_DAYS", 366)
 
 # --- Monitoring: anomaly alerts (analytics/monitoring, docs/monitoring.md) ------------------------
-#: |z-score| at or above which an hour is anomalous (robust z against the same hour of the week).
 #: How long the summed web-vital histograms of whole past days stay cached (0: never cached).
-ANALYTICS_VITALS_CLOSED_DAYS_CACHE_SECONDS = env_int("ANALYTICS_VITALS_CLOSED_DAYS_CACHE_SECONDS", 3600)
+ANALYTICS_VITALS_CLOSED_DAYS_CACHE_SECONDS = 3600
+#: |z-score| at or above which an hour is anomalous (robust z against the same hour of the week);
+#: a low-traffic shop may choose a lower one for conversion-type signals, accepting more noise.
 ANALYTICS_ALERT_Z = float(env_str("ANALYTICS_ALERT_Z", "3.5"))
 #: Same-hour-of-week slots of the previous weeks the baseline uses, and how many must exist.
-ANALYTICS_ALERT_BASELINE_WEEKS = env_int("ANALYTICS_ALERT_BASELINE_WEEKS", 6)
-ANALYTICS_ALERT_MIN_BASELINE_WEEKS = env_int("ANALYTICS_ALERT_MIN_BASELINE_WEEKS", 3)
+ANALYTICS_ALERT_BASELINE_WEEKS = 6
+ANALYTICS_ALERT_MIN_BASELINE_WEEKS = 3
 #: Smallest relative change (percent) worth an alert, however significant statistically.
-ANALYTICS_ALERT_MIN_CHANGE_PCT = env_int("ANALYTICS_ALERT_MIN_CHANGE_PCT", 25)
+ANALYTICS_ALERT_MIN_CHANGE_PCT = 25
 #: Minimum volumes (per hour, for the hour's expected or observed value) below which nothing alerts.
-ANALYTICS_ALERT_MIN_PAGEVIEWS = env_int("ANALYTICS_ALERT_MIN_PAGEVIEWS", 50)
-ANALYTICS_ALERT_MIN_SESSIONS = env_int("ANALYTICS_ALERT_MIN_SESSIONS", 30)
-ANALYTICS_ALERT_MIN_PAYMENTS = env_int("ANALYTICS_ALERT_MIN_PAYMENTS", 5)
+ANALYTICS_ALERT_MIN_PAGEVIEWS = 50
+ANALYTICS_ALERT_MIN_SESSIONS = 30
+ANALYTICS_ALERT_MIN_PAYMENTS = 5
 #: The current hour is judged (counts scaled to the elapsed part) once this many minutes have passed;
 #: before that, the last complete hour is.
-ANALYTICS_ALERT_PARTIAL_HOUR_MINUTES = env_int("ANALYTICS_ALERT_PARTIAL_HOUR_MINUTES", 20)
+ANALYTICS_ALERT_PARTIAL_HOUR_MINUTES = 20
 #: Sessions convert after they start: the conversion rate of an hour is judged this long after it ends.
-ANALYTICS_ALERT_CONVERSION_SETTLE_MINUTES = env_int("ANALYTICS_ALERT_CONVERSION_SETTLE_MINUTES", 30)
+ANALYTICS_ALERT_CONVERSION_SETTLE_MINUTES = 30
 #: An alert resolves after its metric has been normal this long.
-ANALYTICS_ALERT_RESOLVE_AFTER_MINUTES = env_int("ANALYTICS_ALERT_RESOLVE_AFTER_MINUTES", 60)
+ANALYTICS_ALERT_RESOLVE_AFTER_MINUTES = 60
+#: How often the beat task looks for anomalies (seconds).
 ANALYTICS_ALERT_INTERVAL_SECONDS = env_int("ANALYTICS_ALERT_INTERVAL_SECONDS", 300)
 
 # --- Customer scoring (docs/scoring.md) -----------------------------------------------------
 #: Label window h (days): train on features at now−2h (labels to now−h), test on now−h (labels to now).
-SCORING_WINDOW_DAYS = env_int("SCORING_WINDOW_DAYS", 180)
+SCORING_WINDOW_DAYS = 180
 #: Customers with a repair needed before each cut-off to train at all.
-SCORING_MIN_TRAINING_CUSTOMERS = env_int("SCORING_MIN_TRAINING_CUSTOMERS", 50)
-SCORING_RANDOM_SEED = env_int("SCORING_RANDOM_SEED", 7)
+SCORING_MIN_TRAINING_CUSTOMERS = 50
+SCORING_RANDOM_SEED = 7
 #: Churn probability from which a customer is "at risk" (and gets a win-back action).
 SCORING_AT_RISK_CHURN = env_int("SCORING_AT_RISK_CHURN_PERCENT", 60) / 100
 #: 12-month value (minor units) that earns the full "value" score; half of it marks "high value".

@@ -9,6 +9,6 @@ DASHBOARD_LIVE_KEY_PREFIX = env_str(
     "DASHBOARD_LIVE_KEY_PREFIX", env_str("CACHE_KEY_PREFIX", "revivatech") + ":dashboard:live"
 )
 #: Seconds an open dashboard waits after a "tick" before recomputing (ticks in between coalesce).
-DASHBOARD_TICK_DELAY_MS = env_int("DASHBOARD_TICK_DELAY_MS", 1500)
+DASHBOARD_TICK_DELAY_MS = 1500
 #: An open dashboard also refreshes this often without any tick (visitors now decays on its own).
 DASHBOARD_REFRESH_SECONDS = env_int("DASHBOARD_REFRESH_SECONDS", 30)

@@ -108,7 +108,7 @@ NOTIFICATIONS_PROVIDERS: dict[str, list[str]] = {
 #: Every SDK call has this timeout (seconds); the SendGrid and Twilio clients have none by default.
 NOTIFICATIONS_PROVIDER_TIMEOUT = _env_float("NOTIFICATIONS_PROVIDER_TIMEOUT", 10.0)
 #: How long a provider that failed (5xx, timeout, refused) is skipped in favour of the next one.
-NOTIFICATIONS_PROVIDER_COOLDOWN_SECONDS = env_int("NOTIFICATIONS_PROVIDER_COOLDOWN_SECONDS", 30)
+NOTIFICATIONS_PROVIDER_COOLDOWN_SECONDS = 30
 
 # --- Outbox and workers -----------------------------------------------------------------------------
 NOTIFICATIONS_MAX_ATTEMPTS = env_int("NOTIFICATIONS_MAX_ATTEMPTS", 6)
@@ -129,7 +129,7 @@ NOTIFICATIONS_SWEEP_SECONDS = env_int("NOTIFICATIONS_SWEEP_SECONDS", 15)
 NOTIFICATIONS_REENQUEUE_AFTER_SECONDS = env_int("NOTIFICATIONS_REENQUEUE_AFTER_SECONDS", 60)
 #: Retries due within this many seconds also get a Celery countdown (far below the Redis
 #: visibility timeout); longer waits live only in the row's not_before, swept by beat.
-NOTIFICATIONS_MAX_COUNTDOWN_SECONDS = env_int("NOTIFICATIONS_MAX_COUNTDOWN_SECONDS", 60)
+NOTIFICATIONS_MAX_COUNTDOWN_SECONDS = 60
 
 # --- Rate limits ------------------------------------------------------------------------------------
 #: "channel:provider=N/s,N/m,N/h,N/d;…", enforced across all workers (Redis sliding windows).

@@ -15,15 +15,15 @@ READY_BY_OPENING_HOURS = env_str("READY_BY_OPENING_HOURS", "mon-fri 09:00-18:00,
 READY_BY_HOLIDAYS = env_list("READY_BY_HOLIDAYS", [])
 #: Completed repairs needed before the model is trained; below it the prediction falls back to medians by
 #: device kind (and says so).
-READY_BY_MIN_TRAINING_TICKETS = env_int("READY_BY_MIN_TRAINING_TICKETS", 150)
+READY_BY_MIN_TRAINING_TICKETS = 150
 #: Repairs checked in within this many days before training are left out: most are not finished yet,
 #: and keeping only the finished ones would teach the model that repairs are quick.
-READY_BY_SETTLE_DAYS = env_int("READY_BY_SETTLE_DAYS", 21)
+READY_BY_SETTLE_DAYS = 21
 #: Share of the (time-ordered) finished repairs held out to measure the model, and the share of the
 #: training part used to calibrate its 80% interval (conformalised quantile regression).
-READY_BY_HOLDOUT_PERCENT = env_int("READY_BY_HOLDOUT_PERCENT", 20)
-READY_BY_CALIBRATION_PERCENT = env_int("READY_BY_CALIBRATION_PERCENT", 20)
-READY_BY_RANDOM_SEED = env_int("READY_BY_RANDOM_SEED", 7)
+READY_BY_HOLDOUT_PERCENT = 20
+READY_BY_CALIBRATION_PERCENT = 20
+READY_BY_RANDOM_SEED = 7
 #: Working hours before the predicted time from which an open repair counts as "due soon".
 READY_BY_DUE_SOON_HOURS = env_int("READY_BY_DUE_SOON_HOURS", 9)
 #: Nightly training (02:40 UTC); cron fields, UTC.

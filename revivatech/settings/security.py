@@ -15,7 +15,7 @@ from .base import PHOTO_MAX_UPLOAD_BYTES, PRODUCTION
 # --- Content-Security-Policy (django-csp 4) ---
 #: Where browsers post violation reports (logged by revivatech.security.views.csp_report).
 SECURITY_CSP_REPORT_URI = env_str("CSP_REPORT_URI", "/csp-report/")
-SECURITY_CSP_REPORT_MAX_BYTES = env_int("CSP_REPORT_MAX_BYTES", 16 * 1024)
+SECURITY_CSP_REPORT_MAX_BYTES = 16 * 1024
 #: The site-wide policy: nothing inline, nothing third-party. Views widen it narrowly
 #: (revivatech.security.csp.pay_page_csp for Stripe; the ReDoc page for its run-time styles).
 CONTENT_SECURITY_POLICY = {
@@ -76,7 +76,7 @@ AXES_USE_ATTEMPT_EXPIRATION = True
 AXES_HTTP_RESPONSE_CODE = 429
 AXES_LOCKOUT_CALLABLE = "revivatech.security.views.lockout_response"
 AXES_CLIENT_IP_CALLABLE = "revivatech.security.ratelimit.client_ip_of"
-AXES_VERBOSE = env_bool("AXES_VERBOSE", default=False)
+AXES_VERBOSE = False
 
 # --- Rate limits (DRF throttles in revivatech.security.ratelimit; "N/second|minute|hour|day") ---
 SECURITY_RATE_LIMITS = {
