@@ -395,8 +395,15 @@ class DailySessionRollup(models.Model):
         return f"{self.day}: {self.sessions} sessions"
 
 
-from .monitoring.models import *  # noqa: E402,F403 (alerts, alert opt-ins, web-vital histograms)
-from .scoring.models import CustomerScore, ScoringModel  # noqa: E402,F401  (customer scoring)
+# The monitoring and scoring parts keep their models in their own modules; Django registers the models
+# of the ``analytics`` app from this module, so they are named here (no star import).
+from .monitoring.models import (  # noqa: E402,F401
+    Alert,
+    AlertSubscription,
+    WebVitalDailyHistogram,
+    WebVitalHistogram,
+)
+from .scoring.models import CustomerScore, ScoringModel  # noqa: E402,F401
 
 
 class DailyEventSlice(models.Model):
