@@ -28,6 +28,7 @@ from django.contrib import auth
 from django.contrib.auth.models import AnonymousUser
 
 from revivatech import jsonsafe
+from revivatech.events import EventKind
 from revivatech.observability.sockets import delivering
 
 from . import resync, selectors
@@ -310,7 +311,7 @@ class TicketConsumer(JsonSocket):
 
     def _decorate(self, message: dict[str, Any]) -> dict[str, Any]:
         payload = message["payload"]
-        if message["kind"] == "ticket.photo_added" and payload.get("photo_id"):
+        if message["kind"] == EventKind.PHOTO_ADDED and payload.get("photo_id"):
             message.update(
                 photo_urls(
                     payload["photo_id"], payload.get("width"), tracking_token=self.access.tracking_token

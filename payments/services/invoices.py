@@ -11,7 +11,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from repairs import services as repair_services
-from repairs.models import EventKind, QuoteDecision, RepairTicket
+from repairs.models import QuoteDecision, RepairTicket
+from revivatech.events import EventKind
 from revivatech.money import MAX_MINOR_UNITS, MoneyError, normalise_currency, split_tax
 
 from ..lifecycle import InvoiceKind, InvoiceStatus, LineKind, PaymentStatus, Provider

@@ -12,7 +12,7 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from repairs import services as repair_services
-from repairs.models import EventKind
+from revivatech.events import EventKind
 
 from ..lifecycle import MONEY_TAKEN, InvoiceStatus, PaymentStatus, can_transition
 from ..models import Invoice, Payment, PaymentStatusChange, Refund, RefundStatus
