@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.functional import cached_property
 
 from repairs.roles import is_shop_staff
+from revivatech.admin_mixins import ReadOnlyAdminMixin
 
 from .models import ConsentRecord, CustomerPersonalData, DeadLetterBatch, Session, TrackedDevice
 from .services import deadletters
@@ -36,7 +37,7 @@ class EstimatedCountPaginator(Paginator):
         return super().count
 
 
-class StaffReadOnlyAdmin(admin.ModelAdmin):
+class StaffReadOnlyAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Visible to shop staff; nothing is edited by hand (services write)."""
 
     def has_module_permission(self, request: HttpRequest) -> bool:
@@ -44,15 +45,6 @@ class StaffReadOnlyAdmin(admin.ModelAdmin):
 
     def has_view_permission(self, request: HttpRequest, obj=None) -> bool:
         return is_shop_staff(request.user)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
 
 
 @admin.register(DeadLetterBatch)

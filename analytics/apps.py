@@ -15,7 +15,7 @@ class AnalyticsConfig(AppConfig):
 
         # Bookings, quote decisions and payments become server-side events; bookings and logins
         # link the browser to the customer.
-        for name in [*RECORDED, "ticket.quote_decided"]:
+        for name in [*RECORDED, events.EventKind.QUOTE_DECIDED]:
             events.subscribe(name, on_domain_event)
         user_logged_in.connect(on_user_logged_in, dispatch_uid="analytics-link-on-login")
 

@@ -78,8 +78,9 @@ def naive_event(request):
 
     from analytics.models import Event
     from analytics.services.identity import identity_from_request
-    from analytics.services.request_info import client_ip, country_for, parse_user_agent
+    from analytics.services.request_info import country_for, parse_user_agent
     from analytics.services.validation import validate_event
+    from revivatech.request_info import client_ip
 
     now = timezone.now()
     now_ms = int(now.timestamp() * 1000)

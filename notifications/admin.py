@@ -20,6 +20,7 @@ from django.utils.html import format_html
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 
 from repairs.models import RepairTicket
+from revivatech.events import EventKind
 
 from . import selectors
 from .forms import MessageTemplateForm
@@ -366,7 +367,7 @@ class MessageTemplateAdmin(admin.ModelAdmin):
             message_context(
                 ticket.customer,
                 ticket=ticket,
-                event_name="ticket.status_changed",
+                event_name=EventKind.STATUS_CHANGED,
                 payload={"to": ticket.status, "from": ticket.status},
             )
             if ticket
@@ -494,7 +495,7 @@ class AutomationRuleForm(forms.ModelForm):
         data["channels"] = chosen
         if data.get("mode") in (DispatchMode.CHOSEN, DispatchMode.FALLBACK) and not chosen:
             self.add_error("channels", "Choose at least one channel for this mode.")
-        if data.get("to_status") and data.get("event") != "ticket.status_changed":
+        if data.get("to_status") and data.get("event") != EventKind.STATUS_CHANGED:
             self.add_error("to_status", "A status only applies to the “Status changed” event.")
         return data
 

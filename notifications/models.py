@@ -15,6 +15,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from repairs.lifecycle import Status as TicketStatus
+from revivatech.events import EventKind
 
 
 class Channel(models.TextChoices):
@@ -102,18 +103,18 @@ class PushPlatform(models.TextChoices):
 
 #: Domain events automation rules can react to (published by repairs and payments).
 EVENT_CHOICES = [
-    ("ticket.booked", "Repair booked"),
-    ("ticket.status_changed", "Status changed"),
-    ("ticket.milestone_reached", "Milestone reached"),
-    ("ticket.photo_added", "Photo added"),
-    ("ticket.quality_checked", "Quality check recorded"),
-    ("ticket.note_added", "Note for the customer added"),
-    ("ticket.quote_sent", "Quote ready"),
-    ("ticket.quote_decided", "Quote decided"),
-    ("ticket.invoice_issued", "Invoice issued"),
-    ("ticket.payment_received", "Payment received"),
-    ("ticket.payment_failed", "Payment failed"),
-    ("ticket.payment_refunded", "Payment refunded"),
+    (EventKind.BOOKED, "Repair booked"),
+    (EventKind.STATUS_CHANGED, "Status changed"),
+    (EventKind.MILESTONE_REACHED, "Milestone reached"),
+    (EventKind.PHOTO_ADDED, "Photo added"),
+    (EventKind.QUALITY_CHECKED, "Quality check recorded"),
+    (EventKind.NOTE_ADDED, "Note for the customer added"),
+    (EventKind.QUOTE_SENT, "Quote ready"),
+    (EventKind.QUOTE_DECIDED, "Quote decided"),
+    (EventKind.INVOICE_ISSUED, "Invoice issued"),
+    (EventKind.PAYMENT_RECEIVED, "Payment received"),
+    (EventKind.PAYMENT_FAILED, "Payment failed"),
+    (EventKind.PAYMENT_REFUNDED, "Payment refunded"),
 ]
 
 

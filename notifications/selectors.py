@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from repairs import selectors as repairs_selectors
 from repairs.models import Customer, RepairTicket
+from revivatech.events import EventKind
 
 from .models import (
     AutomationRule,
@@ -41,7 +42,7 @@ def rules_for_event(event_name: str, to_status: str = "") -> list[AutomationRule
     """Enabled rules for an event. For status changes, rules naming the new status win over
     rules without one (so "ready for pickup" is not also sent as a generic status update)."""
     rules = list(AutomationRule.objects.filter(event=event_name, enabled=True).select_related("template"))
-    if event_name != "ticket.status_changed":
+    if event_name != EventKind.STATUS_CHANGED:
         return [rule for rule in rules if not rule.to_status]
     specific = [rule for rule in rules if rule.to_status and rule.to_status == to_status]
     return specific or [rule for rule in rules if not rule.to_status]

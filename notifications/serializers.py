@@ -9,7 +9,7 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from repairs.serializers import (
+from revivatech.api_serializers import (
     StrictBooleanField,
     StrictCharField,
     StrictChoiceField,

@@ -20,6 +20,7 @@ from django.urls import path, re_path, reverse
 from django.utils.html import format_html
 
 from repairs.roles import is_shop_staff
+from revivatech.admin_mixins import ReadOnlyAdminMixin
 from revivatech.money import format_money
 
 from . import services
@@ -48,7 +49,7 @@ def _errors(error: ValidationError) -> str:
     return " ".join(error.messages)
 
 
-class StaffOnly:
+class StaffOnly(ReadOnlyAdminMixin):
     """Read-only for shop staff; invisible to everyone else (technicians included)."""
 
     def has_module_permission(self, request: HttpRequest) -> bool:
@@ -56,15 +57,6 @@ class StaffOnly:
 
     def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return is_shop_staff(request.user)
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 class StaffOnlyAdmin(StaffOnly, admin.ModelAdmin):

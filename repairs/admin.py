@@ -34,6 +34,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from revivatech import money
+from revivatech.admin_mixins import ReadOnlyAdminMixin
 from revivatech.money import format_money
 
 from . import photos, services
@@ -902,7 +903,7 @@ class DeviceInline(admin.TabularInline):
         return is_shop_staff(request.user) and super().has_delete_permission(request, obj)
 
 
-class CustomerTicketInline(admin.TabularInline):
+class CustomerTicketInline(ReadOnlyAdminMixin, admin.TabularInline):
     """The customer's tickets (those the user may see), read-only, linking to each ticket."""
 
     model = RepairTicket
@@ -915,15 +916,6 @@ class CustomerTicketInline(admin.TabularInline):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[RepairTicket]:
         return tickets_visible_to(request.user)
-
-    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
 
 
 @admin.register(Customer)
@@ -960,17 +952,8 @@ class DeviceAdmin(TechnicianScopedAdmin):
 # --- read-only history -------------------------------------------------------------------------------
 
 
-class ReadOnlyHistoryAdmin(admin.ModelAdmin):
+class ReadOnlyHistoryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """History is append-only: viewable, never added, changed or deleted here."""
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
 
 
 @admin.register(StatusChange)

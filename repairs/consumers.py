@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hmac
-import json
 from dataclasses import dataclass
 from importlib import import_module
 from typing import Any
@@ -22,13 +21,14 @@ from urllib.parse import parse_qs
 
 from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
-from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.contrib import auth
 from django.contrib.auth.models import AnonymousUser
 
-from revivatech import jsonsafe
+from revivatech import sockets
+from revivatech.events import EventKind
 from revivatech.observability.sockets import delivering
+from revivatech.sockets import FORBIDDEN
 
 from . import resync, selectors
 from .models import RepairTicket
@@ -56,9 +56,7 @@ from .roles import (
     role_of,
 )
 
-FORBIDDEN = 4403
 STAFF_STATS_INTERVAL = 5.0
-MAX_CLIENT_FRAME = 4096
 
 
 @dataclass(frozen=True)
@@ -132,9 +130,9 @@ def current_user(scope, *, session_ended: bool = False):
     return fresh or AnonymousUser()
 
 
-class JsonSocket(AsyncWebsocketConsumer):
-    """Shared plumbing: JSON frames, error frames for bad input, statistics, and rights that are
-    checked again (``still_allowed``) whenever they matter."""
+class JsonSocket(sockets.JsonSocket):
+    """The kernel's JSON socket (frames, errors, refusal) plus statistics, live-event logging
+    and rights that are checked again (``still_allowed``) whenever they matter."""
 
     role = ROLE_ANONYMOUS
     room = ""
@@ -164,40 +162,8 @@ class JsonSocket(AsyncWebsocketConsumer):
             await super().dispatch(message)
 
     async def send_json(self, content: dict[str, Any]) -> None:
-        await self.send(text_data=json.dumps(content, separators=(",", ":"), default=str))
+        await super().send_json(content)
         await stats.sent()
-
-    async def send_error(self, message: str) -> None:
-        await self.send_json({"type": "error", "message": message})
-
-    async def refuse(self) -> None:
-        await self.accept()
-        await self.close(code=FORBIDDEN)
-
-    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
-        if text_data is None or len(text_data) > MAX_CLIENT_FRAME:
-            await self.send_error("Send JSON text frames of at most 4 KB.")
-            return
-        try:
-            content = jsonsafe.loads(text_data)
-        except jsonsafe.TooDeep as exc:
-            # A hostile frame, not a slip: say why and close with "invalid frame payload data".
-            await self.send_error(f"That frame is not valid JSON: {exc}.")
-            await self.close(code=jsonsafe.INVALID_FRAME)
-            return
-        except ValueError:
-            await self.send_error("That frame is not valid JSON.")
-            return
-        if not isinstance(content, dict) or not isinstance(content.get("type"), str):
-            await self.send_error('Each frame must be a JSON object with a "type", e.g. {"type": "ping"}.')
-            return
-        await self.handle_client_message(content)
-
-    async def handle_client_message(self, content: dict[str, Any]) -> None:
-        if content["type"] == "ping":
-            await self.send_json({"type": "pong"})
-        else:
-            await self.send_error(f"Unknown message type {content['type'][:40]!r}.")
 
     async def start_counting(self, role: str, room: str) -> None:
         self.role, self.room, self.counted = role, room, True
@@ -310,7 +276,7 @@ class TicketConsumer(JsonSocket):
 
     def _decorate(self, message: dict[str, Any]) -> dict[str, Any]:
         payload = message["payload"]
-        if message["kind"] == "ticket.photo_added" and payload.get("photo_id"):
+        if message["kind"] == EventKind.PHOTO_ADDED and payload.get("photo_id"):
             message.update(
                 photo_urls(
                     payload["photo_id"], payload.get("width"), tracking_token=self.access.tracking_token

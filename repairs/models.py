@@ -9,6 +9,9 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.urls import reverse
 
+# The event names live in the project kernel (every app uses them); re-exported for repairs' callers.
+from revivatech.events import EventKind  # noqa: F401
+
 from .lifecycle import STATUS_PROGRESS, Status, allowed_transitions, is_open
 from .shop import validate_hours
 
@@ -272,25 +275,6 @@ class Note(models.Model):
 
     def __str__(self) -> str:
         return self.text[:60]
-
-
-class EventKind(models.TextChoices):
-    BOOKED = "ticket.booked", "Booked"
-    DETAILS_UPDATED = "ticket.updated", "Details updated"
-    STATUS_CHANGED = "ticket.status_changed", "Status changed"
-    MILESTONE_REACHED = "ticket.milestone_reached", "Milestone reached"
-    PHOTO_ADDED = "ticket.photo_added", "Photo added"
-    QUALITY_CHECKED = "ticket.quality_checked", "Quality check"
-    NOTE_ADDED = "ticket.note_added", "Note added"
-    QUOTE_SENT = "ticket.quote_sent", "Quote sent"
-    QUOTE_DECIDED = "ticket.quote_decided", "Quote decided"
-    # Recorded on the ticket's timeline by other apps through services.record_ticket_event().
-    INVOICE_ISSUED = "ticket.invoice_issued", "Invoice issued"
-    PAYMENT_RECEIVED = "ticket.payment_received", "Payment received"
-    PAYMENT_FAILED = "ticket.payment_failed", "Payment failed"
-    PAYMENT_REFUNDED = "ticket.payment_refunded", "Payment refunded"
-    # The customer-facing ready-by estimate (or a technician's promise) changed: repairs/readyby.
-    READY_BY_UPDATED = "ticket.ready_by_updated", "Ready-by time updated"
 
 
 class TicketEvent(models.Model):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from revivatech.events import EventKind
 from revivatech.money import format_money
 
 from .lifecycle import Status
@@ -35,63 +36,66 @@ STATUS_SENTENCES: dict[str, str] = {
 #: A kind maps either to one entry or, when the wording depends on an outcome, to a dict of
 #: entries keyed by that outcome (see ``EVENT_VARIANT_FIELDS``).
 EVENT_TEXT: dict[str, Any] = {
-    "ticket.booked": {
+    EventKind.BOOKED: {
         "title": "Repair booked",
         "detail": "We logged your {device} under reference {reference}.",
     },
-    "ticket.updated": {"title": "Details updated", "detail": "We updated the details of your repair."},
-    "ticket.status_changed": {"title": "{to_label}", "detail": "{status_sentence}"},
-    "ticket.milestone_reached": {
+    EventKind.DETAILS_UPDATED: {
+        "title": "Details updated",
+        "detail": "We updated the details of your repair.",
+    },
+    EventKind.STATUS_CHANGED: {"title": "{to_label}", "detail": "{status_sentence}"},
+    EventKind.MILESTONE_REACHED: {
         "title": "{title}",
         "detail": "Progress is now {percent}%.",
     },
-    "ticket.photo_added": {"title": "New photo: {category_label}", "detail": "{caption}"},
-    "ticket.quality_checked": {
+    EventKind.PHOTO_ADDED: {"title": "New photo: {category_label}", "detail": "{caption}"},
+    EventKind.QUALITY_CHECKED: {
         "passed": {"title": "Quality check passed: {item}", "detail": "{notes}"},
         "failed": {"title": "Quality check failed: {item}", "detail": "{notes}"},
     },
-    "ticket.note_added": {"title": "Message from the workshop", "detail": "{text}"},
-    "ticket.quote_sent": {
+    EventKind.NOTE_ADDED: {"title": "Message from the workshop", "detail": "{text}"},
+    EventKind.QUOTE_SENT: {
         "title": "Quote ready: {money}",
         "detail": "We quote {money} for the repair. Please approve or decline it.",
     },
-    "ticket.quote_decided": {
+    EventKind.QUOTE_DECIDED: {
         "approved": {"title": "Quote approved", "detail": "The quote of {money} was approved."},
         "declined": {
             "title": "Quote declined",
             "detail": "The quote of {money} was declined, so the repair was cancelled.",
         },
     },
-    "ticket.invoice_issued": {
+    EventKind.INVOICE_ISSUED: {
         "title": "Invoice ready: {money}",
         "detail": "You can pay online from this page or at the shop.",
     },
-    "ticket.payment_received": {"title": "Payment received: {money}", "detail": "Thank you!"},
-    "ticket.payment_failed": {
+    EventKind.PAYMENT_RECEIVED: {"title": "Payment received: {money}", "detail": "Thank you!"},
+    EventKind.PAYMENT_FAILED: {
         "title": "Payment did not go through",
         "detail": "Nothing was charged. You can try again or pay at the shop.",
     },
-    "ticket.payment_refunded": {"title": "Refund issued: {money}", "detail": "{reason}"},
-    "ticket.ready_by_updated": {"title": "{ready_by_headline}", "detail": "{note}"},
+    EventKind.PAYMENT_REFUNDED: {"title": "Refund issued: {money}", "detail": "{reason}"},
+    EventKind.READY_BY_UPDATED: {"title": "{ready_by_headline}", "detail": "{note}"},
 }
 
 #: Payload keys a customer may see, per event kind; anything else stays internal (a kind missing
 #: here shows the customer nothing but the status snapshot). The ONE allow-list: the event-log API,
 #: the sockets and the tracking page all present events through :func:`event_payload`.
 CUSTOMER_PAYLOAD_KEYS: dict[str, tuple[str, ...]] = {
-    "ticket.booked": ("reference", "device"),
-    "ticket.status_changed": ("from", "to", "note"),
-    "ticket.milestone_reached": ("milestone_id", "title", "percent"),
-    "ticket.photo_added": ("photo_id", "category", "category_label", "caption", "width", "height"),
-    "ticket.quality_checked": ("check_id", "item", "passed", "notes"),
-    "ticket.note_added": ("note_id", "text", "priority"),
-    "ticket.quote_sent": ("amount", "currency"),
-    "ticket.quote_decided": ("from", "to", "decision", "amount", "currency", "note"),
-    "ticket.invoice_issued": ("invoice_id", "amount", "currency"),
-    "ticket.payment_received": ("invoice_id", "amount", "currency", "provider"),
-    "ticket.payment_failed": ("invoice_id", "amount", "currency", "provider"),
-    "ticket.payment_refunded": ("invoice_id", "amount", "currency", "provider", "reason"),
-    "ticket.ready_by_updated": ("promised_at", "note"),
+    EventKind.BOOKED: ("reference", "device"),
+    EventKind.STATUS_CHANGED: ("from", "to", "note"),
+    EventKind.MILESTONE_REACHED: ("milestone_id", "title", "percent"),
+    EventKind.PHOTO_ADDED: ("photo_id", "category", "category_label", "caption", "width", "height"),
+    EventKind.QUALITY_CHECKED: ("check_id", "item", "passed", "notes"),
+    EventKind.NOTE_ADDED: ("note_id", "text", "priority"),
+    EventKind.QUOTE_SENT: ("amount", "currency"),
+    EventKind.QUOTE_DECIDED: ("from", "to", "decision", "amount", "currency", "note"),
+    EventKind.INVOICE_ISSUED: ("invoice_id", "amount", "currency"),
+    EventKind.PAYMENT_RECEIVED: ("invoice_id", "amount", "currency", "provider"),
+    EventKind.PAYMENT_FAILED: ("invoice_id", "amount", "currency", "provider"),
+    EventKind.PAYMENT_REFUNDED: ("invoice_id", "amount", "currency", "provider", "reason"),
+    EventKind.READY_BY_UPDATED: ("promised_at", "note"),
 }
 #: What a customer sees of the status snapshot every event carries (``ready_by`` is built for
 #: customers by repairs.readyby.selectors.present: wording and times only).
@@ -114,8 +118,8 @@ def event_payload(kind: str, payload: dict[str, Any] | None, *, customer_view: b
 
 #: For kinds with variants: the field whose value picks the variant.
 EVENT_VARIANT_FIELDS: dict[str, str] = {
-    "ticket.quality_checked": "outcome",
-    "ticket.quote_decided": "decision",
+    EventKind.QUALITY_CHECKED: "outcome",
+    EventKind.QUOTE_DECIDED: "decision",
 }
 
 FALLBACK_TEXT = {"title": "Update", "detail": ""}
@@ -187,6 +191,6 @@ def describe_event(kind: str, payload: dict[str, Any] | None) -> dict[str, str]:
     # A missing value can leave a dangling "Label:"; an empty title falls back to "Update".
     text = {part: entry[part].format_map(fields).strip().rstrip(":") for part in ("title", "detail")}
     text["title"] = text["title"] or FALLBACK_TEXT["title"]
-    if kind == "ticket.status_changed" and fields.get("note"):
+    if kind == EventKind.STATUS_CHANGED and fields.get("note"):
         text["detail"] = f"{text['detail']} {fields['note']}".strip()
     return text

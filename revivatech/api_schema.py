@@ -21,7 +21,7 @@ from typing import Any
 
 ERROR_COMPONENT = "Error"
 ERROR_REF = {"$ref": f"#/components/schemas/{ERROR_COMPONENT}"}
-#: The component drf-spectacular builds from ``repairs.serializers.ErrorSerializer``; used when no
+#: The component drf-spectacular builds from ``revivatech.api_serializers.ErrorSerializer``; used when no
 #: view referenced it (so the hook never points at a missing component).
 ERROR_SCHEMA: dict[str, Any] = {
     "type": "object",

@@ -15,11 +15,34 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from django.db import transaction
+from django.db import models, transaction
 
 logger = logging.getLogger(__name__)
 
 ALL_EVENTS = "*"
+
+
+class EventKind(models.TextChoices):
+    """Every domain event name: the one list that publishers, subscribers, automation rules and
+    the ticket's event log (``repairs.TicketEvent.kind``) all use. Names are never typed by hand
+    elsewhere (tests/project/test_event_names.py checks)."""
+
+    BOOKED = "ticket.booked", "Booked"
+    DETAILS_UPDATED = "ticket.updated", "Details updated"
+    STATUS_CHANGED = "ticket.status_changed", "Status changed"
+    MILESTONE_REACHED = "ticket.milestone_reached", "Milestone reached"
+    PHOTO_ADDED = "ticket.photo_added", "Photo added"
+    QUALITY_CHECKED = "ticket.quality_checked", "Quality check"
+    NOTE_ADDED = "ticket.note_added", "Note added"
+    QUOTE_SENT = "ticket.quote_sent", "Quote sent"
+    QUOTE_DECIDED = "ticket.quote_decided", "Quote decided"
+    # Recorded on the ticket's timeline by other apps through repairs' record_ticket_event().
+    INVOICE_ISSUED = "ticket.invoice_issued", "Invoice issued"
+    PAYMENT_RECEIVED = "ticket.payment_received", "Payment received"
+    PAYMENT_FAILED = "ticket.payment_failed", "Payment failed"
+    PAYMENT_REFUNDED = "ticket.payment_refunded", "Payment refunded"
+    # The customer-facing ready-by estimate (or a technician's promise) changed: repairs/readyby.
+    READY_BY_UPDATED = "ticket.ready_by_updated", "Ready-by time updated"
 
 
 @dataclass(frozen=True)

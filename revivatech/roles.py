@@ -44,3 +44,9 @@ def grant_staff_permissions(app_label: str) -> None:
     """Give the Staff group every permission of ``app_label`` (run after migrate, also in tests)."""
     staff, _ = Group.objects.get_or_create(name=STAFF_GROUP)
     staff.permissions.add(*Permission.objects.filter(content_type__app_label=app_label))
+
+
+def acting_user(by):
+    """The user to record as having made a change: ``by`` when it is a signed-in user, else ``None``
+    (anonymous visitors, system tasks and webhooks leave "changed by" empty)."""
+    return by if by is not None and getattr(by, "is_authenticated", False) else None

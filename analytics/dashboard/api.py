@@ -9,7 +9,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from repairs.serializers import ErrorSerializer
+from revivatech.api_serializers import ErrorSerializer
 
 from ..api import IsShopStaff
 from . import live

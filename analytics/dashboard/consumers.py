@@ -17,24 +17,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 from typing import Any
 from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
-from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from rest_framework import serializers
 
-from repairs.roles import is_shop_staff
-from revivatech import jsonsafe
+from revivatech.roles import is_shop_staff
+from revivatech.sockets import JsonSocket
 
 from .filters import DashboardFilters
 from .realtime import DASHBOARD_GROUP
 from .serializers import DashboardSerializer, parse_filters
-
-FORBIDDEN = 4403
-MAX_CLIENT_FRAME = 4096
 
 
 def _first_error(exc: serializers.ValidationError) -> str:
@@ -52,7 +47,9 @@ def _dashboard(filters: DashboardFilters) -> dict[str, Any]:
     return DashboardSerializer(build_dashboard(filters)).data
 
 
-class DashboardConsumer(AsyncWebsocketConsumer):
+class DashboardConsumer(JsonSocket):
+    not_a_message_error = 'Send {"type": "ping"} or {"type": "filters", "filters": {...}}.'
+
     filters: DashboardFilters | None = None
     refresh_task: asyncio.Task | None = None
     periodic_task: asyncio.Task | None = None
@@ -60,8 +57,7 @@ class DashboardConsumer(AsyncWebsocketConsumer):
 
     async def connect(self) -> None:
         if not await database_sync_to_async(is_shop_staff)(self.scope.get("user")):
-            await self.accept()
-            await self.close(code=FORBIDDEN)
+            await self.refuse()
             return
         raw = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
         error = None
@@ -75,7 +71,7 @@ class DashboardConsumer(AsyncWebsocketConsumer):
         self.joined = True
         await self.accept()
         if error:
-            await self.send_json({"type": "error", "message": f"{error} Showing the default view."})
+            await self.send_error(f"{error} Showing the default view.")
         await self.send_dashboard("snapshot")
         self.periodic_task = asyncio.create_task(self._periodic())
 
@@ -87,9 +83,6 @@ class DashboardConsumer(AsyncWebsocketConsumer):
                     await task
         if self.joined:
             await self.channel_layer.group_discard(DASHBOARD_GROUP, self.channel_name)
-
-    async def send_json(self, content: dict[str, Any]) -> None:
-        await self.send(text_data=json.dumps(content, separators=(",", ":"), default=str))
 
     async def send_dashboard(self, kind: str) -> None:
         data = await database_sync_to_async(_dashboard)(self.filters)
@@ -122,33 +115,16 @@ class DashboardConsumer(AsyncWebsocketConsumer):
 
     # --- client frames ---
 
-    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
-        if text_data is None or len(text_data) > MAX_CLIENT_FRAME:
-            await self.send_json({"type": "error", "message": "Send JSON text frames of at most 4 KB."})
-            return
-        try:
-            content = jsonsafe.loads(text_data)
-        except jsonsafe.TooDeep as exc:
-            await self.send_json({"type": "error", "message": f"That frame is not valid JSON: {exc}."})
-            await self.close(code=jsonsafe.INVALID_FRAME)
-            return
-        except ValueError:
-            await self.send_json({"type": "error", "message": "That frame is not valid JSON."})
-            return
-        kind = content.get("type") if isinstance(content, dict) else None
+    async def handle_client_message(self, content: dict[str, Any]) -> None:
+        kind = content["type"]
         if kind == "ping":
             await self.send_json({"type": "pong"})
         elif kind == "filters" and isinstance(content.get("filters"), dict):
             try:
                 self.filters = parse_filters({str(k): str(v) for k, v in content["filters"].items()})
             except serializers.ValidationError as exc:
-                await self.send_json({"type": "error", "message": _first_error(exc)})
+                await self.send_error(_first_error(exc))
                 return
             await self.send_dashboard("snapshot")
         else:
-            await self.send_json(
-                {
-                    "type": "error",
-                    "message": 'Send {"type": "ping"} or {"type": "filters", "filters": {...}}.',
-                }
-            )
+            await self.send_error(self.not_a_message_error)

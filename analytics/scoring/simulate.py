@@ -51,7 +51,6 @@ from repairs.models import (
     REFERENCE_ALPHABET,
     Customer,
     Device,
-    EventKind,
     QualityCheck,
     QuoteDecision,
     RepairTicket,
@@ -59,6 +58,7 @@ from repairs.models import (
     TicketEvent,
 )
 from repairs.readyby.calendar import shop_calendar
+from revivatech.events import EventKind
 
 from .devices import CATALOGUE
 

@@ -29,8 +29,10 @@ from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
+from revivatech.request_info import client_ip
+
 from ..models import ConsentRecord, DailySalt, LinkSource, Session, TrackedDevice, VisitorLink
-from .request_info import client_ip, parse_user_agent
+from .request_info import parse_user_agent
 from .storage import write
 
 logger = logging.getLogger(__name__)

@@ -24,11 +24,12 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from revivatech import jsonsafe
+from revivatech.request_info import client_ip
 
 from ..models import EventType
 from . import buffer
 from .identity import Identity, identity_from_request, keyed_hash, salt_for, utc_day
-from .request_info import asks_not_to_be_tracked, client_ip, country_for, parse_user_agent
+from .request_info import asks_not_to_be_tracked, country_for, parse_user_agent
 from .validation import BatchError, validate_batch
 
 logger = logging.getLogger(__name__)

@@ -7,7 +7,6 @@ visitor hash, the rate-limit key and the country lookup, and is never stored.
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import re
 import threading
@@ -17,6 +16,10 @@ from typing import Any
 
 import ua_parser
 from django.conf import settings
+
+# The client IP is project plumbing (rate limits and request logs need it too): it lives in the
+# kernel and is re-exported here for analytics' callers.
+from revivatech.request_info import client_ip  # noqa: F401
 
 from ..models import DeviceType
 
@@ -69,47 +72,6 @@ def parse_user_agent(user_agent: str) -> UserAgentInfo:
     else:
         device_type = DeviceType.OTHER
     return UserAgentInfo(browser=browser, os=os_family, device_type=device_type, is_bot=False)
-
-
-@lru_cache(maxsize=32)
-def _networks(entries: tuple[str, ...]) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
-    networks = []
-    for entry in entries:
-        try:
-            networks.append(ipaddress.ip_network(entry.strip(), strict=False))
-        except ValueError:
-            logger.warning("ANALYTICS_TRUSTED_PROXIES: %r is not an IP address or network; ignored", entry)
-    return tuple(networks)
-
-
-def _parse_ip(value: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
-    try:
-        return ipaddress.ip_address(value.strip())
-    except ValueError:
-        return None
-
-
-def client_ip(meta: dict[str, Any]) -> str:
-    """REMOTE_ADDR; behind trusted proxies (ANALYTICS_TRUSTED_PROXIES), the first hop of
-    X-Forwarded-For, read from the right, that is not itself a trusted proxy."""
-    remote = str(meta.get("REMOTE_ADDR") or "")
-    trusted = _networks(tuple(settings.ANALYTICS_TRUSTED_PROXIES))
-    if not trusted:
-        return remote
-
-    def is_trusted(address) -> bool:
-        return address is not None and any(address in network for network in trusted)
-
-    if not is_trusted(_parse_ip(remote)):
-        return remote
-    hops = [hop.strip() for hop in str(meta.get("HTTP_X_FORWARDED_FOR", "")).split(",") if hop.strip()]
-    for hop in reversed(hops):
-        address = _parse_ip(hop)
-        if address is None:  # a forged or garbled entry: stop trusting the chain here
-            break
-        if not is_trusted(address):
-            return str(address)
-    return remote
 
 
 _geoip_lock = threading.Lock()

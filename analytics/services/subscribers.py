@@ -11,7 +11,7 @@ import logging
 
 from django.utils import timezone
 
-from revivatech.events import DomainEvent
+from revivatech.events import DomainEvent, EventKind
 
 from .. import selectors
 from ..models import EventType, LinkSource
@@ -22,14 +22,14 @@ logger = logging.getLogger(__name__)
 
 #: Domain events that analytics records, and as which event type.
 RECORDED = {
-    "ticket.booked": EventType.BOOKING_COMPLETED,
-    "ticket.payment_received": EventType.PAYMENT_SUCCEEDED,
-    "ticket.payment_failed": EventType.PAYMENT_FAILED,
+    EventKind.BOOKED: EventType.BOOKING_COMPLETED,
+    EventKind.PAYMENT_RECEIVED: EventType.PAYMENT_SUCCEEDED,
+    EventKind.PAYMENT_FAILED: EventType.PAYMENT_FAILED,
 }
 
 
 def _event_type(event: DomainEvent) -> EventType | None:
-    if event.name == "ticket.quote_decided":
+    if event.name == EventKind.QUOTE_DECIDED:
         decision = event.payload.get("decision")
         return {"approved": EventType.QUOTE_APPROVED, "declined": EventType.QUOTE_DECLINED}.get(decision)
     return RECORDED.get(event.name)
@@ -43,7 +43,7 @@ def on_domain_event(event: DomainEvent) -> None:
             return
         customer_id = selectors.customer_id_for_ticket(event.ticket_id)
         identity = browser_request_identity(customer_id)
-        if identity is not None and customer_id is not None and event.name == "ticket.booked":
+        if identity is not None and customer_id is not None and event.name == EventKind.BOOKED:
             link_identity(identity, customer_id, LinkSource.BOOKING)
         props = {"ticket": event.ticket_reference}
         for key in ("amount", "currency", "provider"):

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 
-from revivatech.events import DomainEvent, subscribe
+from revivatech.events import DomainEvent, EventKind, subscribe
 
 from .. import selectors
 from ..models import EVENT_CHOICES, Dispatch, MessageTemplate
@@ -28,7 +28,7 @@ def run_rules(event: DomainEvent) -> list[Dispatch]:
     """Write the outbox rows every enabled rule asks for; returns the dispatches."""
     if not event.customer_visible or event.ticket_id is None:
         return []  # internal events (and notes not meant for the customer) never reach customers
-    to_status = str(event.payload.get("to", "")) if event.name == "ticket.status_changed" else ""
+    to_status = str(event.payload.get("to", "")) if event.name == EventKind.STATUS_CHANGED else ""
     rules = selectors.rules_for_event(event.name, to_status)
     if not rules:
         return []

@@ -12,6 +12,7 @@ from repairs.models import Customer, RepairTicket
 from repairs.presenters import STATUS_SENTENCES, describe_event, plain_name, status_label
 from repairs.readyby.selectors import customer_ready_by
 from repairs.shop import shop_context
+from revivatech.events import EventKind
 from revivatech.money import format_money
 
 from . import preferences
@@ -124,7 +125,7 @@ def sample_context() -> dict[str, Any]:
         "provider": "stripe",
         "invoice_id": 42,
     }
-    context["event"] = event_context("ticket.status_changed", payload)
+    context["event"] = event_context(EventKind.STATUS_CHANGED, payload)
     context["unsubscribe_url"] = f"{settings.NOTIFICATIONS_PUBLIC_URL}/notifications/unsubscribe/example/"
     context["preferences_url"] = f"{settings.NOTIFICATIONS_PUBLIC_URL}/notifications/preferences/example/"
     return context

@@ -22,6 +22,8 @@ from django.template.loader import render_to_string
 from django.utils.html import linebreaks
 from django.utils.safestring import mark_safe
 
+from revivatech.roles import acting_user
+
 from ..models import CONTENT_FIELDS, Channel, MessageKind, MessageTemplate, TemplateVersion
 from . import tracking
 from .preferences import is_required
@@ -195,7 +197,7 @@ def _snapshot(template: MessageTemplate, by=None) -> TemplateVersion:
     return TemplateVersion.objects.create(
         template=template,
         version=template.version,
-        created_by=by if by is not None and getattr(by, "is_authenticated", False) else None,
+        created_by=acting_user(by),
         **{field: getattr(template, field) for field in CONTENT_FIELDS},
     )
 
@@ -204,7 +206,7 @@ def _snapshot(template: MessageTemplate, by=None) -> TemplateVersion:
 def save_template(template: MessageTemplate, *, by=None) -> MessageTemplate:
     """Save a template; a change of wording becomes the next version (old ones are kept)."""
     validate_template(template)
-    actor = by if by is not None and getattr(by, "is_authenticated", False) else None
+    actor = acting_user(by)
     if template.pk is None:
         template.version = 1
         template.updated_by = actor

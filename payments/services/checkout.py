@@ -16,6 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from repairs.lifecycle import Status
+from revivatech.roles import acting_user
 
 from ..lifecycle import MONEY_TAKEN, OPEN, InvoiceKind, InvoiceStatus, PaymentStatus, Provider
 from ..models import Invoice, Payment
@@ -61,7 +62,7 @@ def _new_attempt(invoice: Invoice, provider: str, by=None) -> Payment:
         idempotency_key=f"revivatech:invoice:{invoice.public_id}:{provider}:{attempt}",
         amount=invoice.total,
         currency=invoice.currency,
-        created_by=by if by is not None and getattr(by, "is_authenticated", False) else None,
+        created_by=acting_user(by),
     )
     state.record_created(payment, source="checkout", by=by)
     return payment

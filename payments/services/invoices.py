@@ -11,8 +11,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from repairs import services as repair_services
-from repairs.models import EventKind, QuoteDecision, RepairTicket
+from repairs.models import QuoteDecision, RepairTicket
+from revivatech.events import EventKind
 from revivatech.money import MAX_MINOR_UNITS, MoneyError, normalise_currency, split_tax
+from revivatech.roles import acting_user
 
 from ..lifecycle import InvoiceKind, InvoiceStatus, LineKind, PaymentStatus, Provider
 from ..models import Invoice, InvoiceCounter, InvoiceLine, Payment
@@ -29,10 +31,6 @@ class LineInput:
     description: str
     unit_amount: int
     quantity: int = 1
-
-
-def _actor(by):
-    return by if by is not None and getattr(by, "is_authenticated", False) else None
 
 
 def _clean_lines(lines: list[LineInput]) -> list[LineInput]:
@@ -140,7 +138,7 @@ def create_invoice(
             settings.PAYMENTS_PRICES_INCLUDE_TAX if prices_include_tax is None else bool(prices_include_tax)
         ),
         notes=(notes or "").strip()[:2000],
-        created_by=_actor(by),
+        created_by=acting_user(by),
     )
     cleaned = _clean_lines(lines)
     invoice.save()
@@ -265,7 +263,7 @@ def record_counter_payment(invoice: Invoice, *, by=None, note: str = "") -> Paym
             idempotency_key=f"counter:{locked.public_id}:{attempt}",
             amount=locked.total,
             currency=locked.currency,
-            created_by=_actor(by),
+            created_by=acting_user(by),
         )
         state.record_created(payment, source="admin", by=by)
         payment = state.lock_payment(payment.pk)

@@ -19,6 +19,8 @@ from datetime import datetime
 from django.db.models import Q
 from django.utils import timezone
 
+from revivatech.roles import acting_user
+
 from ..lifecycle import PaymentStatus, Provider
 from ..models import MismatchKind, Payment, ReconciliationIssue, ReconciliationRun
 from ..providers import paypal_gateway, stripe_gateway
@@ -190,7 +192,7 @@ def reconcile_payments(
         since=since,
         until=until,
         providers=",".join(providers) or "none configured",
-        started_by=by if by is not None and getattr(by, "is_authenticated", False) else None,
+        started_by=acting_user(by),
     )
     errors = []
     for provider in providers:

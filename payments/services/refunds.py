@@ -6,6 +6,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from revivatech.roles import acting_user
+
 from ..lifecycle import REFUNDABLE, Provider
 from ..models import Payment, Refund, RefundStatus
 from ..providers import paypal_gateway, stripe_gateway
@@ -47,7 +49,7 @@ def refund_payment(payment: Payment, *, amount: int, reason: str = "", by=None) 
             currency=locked.currency,
             reason=reason,
             idempotency_key=f"revivatech:refund:{locked.public_id}:{number}:{amount}",
-            requested_by=by if by is not None and getattr(by, "is_authenticated", False) else None,
+            requested_by=acting_user(by),
         )
         try:
             remote = _call_provider(locked, refund)

@@ -12,7 +12,8 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from repairs import services as repair_services
-from repairs.models import EventKind
+from revivatech.events import EventKind
+from revivatech.roles import acting_user
 
 from ..lifecycle import MONEY_TAKEN, InvoiceStatus, PaymentStatus, can_transition
 from ..models import Invoice, Payment, PaymentStatusChange, Refund, RefundStatus
@@ -40,7 +41,7 @@ def move(payment: Payment, to_status: str, *, source: str, note: str = "", by=No
         to_status=to_status,
         source=source[:120],
         note=note[:300],
-        changed_by=by if by is not None and getattr(by, "is_authenticated", False) else None,
+        changed_by=acting_user(by),
     )
     payment.status = to_status
     return True
@@ -52,7 +53,7 @@ def record_created(payment: Payment, *, source: str, by=None) -> None:
         from_status="",
         to_status=payment.status,
         source=source,
-        changed_by=by if by is not None and getattr(by, "is_authenticated", False) else None,
+        changed_by=acting_user(by),
     )
 
 

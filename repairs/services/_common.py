@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db import OperationalError, connection, transaction
 
 from revivatech.events import DomainEvent, publish_on_commit
+from revivatech.roles import acting_user
 
 from ..lifecycle import Status
 from ..models import (
@@ -107,8 +108,8 @@ def _record_event(
     return event
 
 
-def _actor(by):
-    return by if by is not None and getattr(by, "is_authenticated", False) else None
+#: The name repairs' services use for the kernel's acting-user rule.
+_actor = acting_user
 
 
 def _require_text(value: str, field: str, max_length: int | None = None) -> str:

@@ -8,6 +8,8 @@ from django.utils.html import format_html_join
 from waffle.admin import FlagAdmin as WaffleFlagAdmin
 from waffle.models import Flag
 
+from revivatech.admin_mixins import ReadOnlyAdminMixin
+
 from . import REGISTRY, services
 from .models import FlagChange, FlagCustomers
 
@@ -61,15 +63,6 @@ class FlagAdmin(WaffleFlagAdmin):
 
 
 @admin.register(FlagChange)
-class FlagChangeAdmin(admin.ModelAdmin):
+class FlagChangeAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("flag_name", "changed_at", "changed_by", "changes")
     list_filter = ("flag_name",)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -19,6 +19,8 @@ import structlog
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.conf import settings
 
+from revivatech.request_info import client_ip
+
 from . import metrics
 from .context import REQUEST_ID_HEADER, accept_request_id, hashed_ip
 
@@ -88,8 +90,6 @@ def safe_path(request) -> str:
 
 
 def _bind_request_metadata(request, log_kwargs: dict[str, Any], **kwargs) -> None:
-    from analytics.services.request_info import client_ip
-
     log_kwargs["request"] = f"{request.method} {request.path}"
     ip = client_ip(request.META)
     if ip:

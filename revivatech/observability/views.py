@@ -10,7 +10,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.http import require_GET
 from prometheus_client import CONTENT_TYPE_LATEST
 
-from repairs.roles import is_shop_staff
+from revivatech.roles import is_shop_staff
 
 from . import metrics
 

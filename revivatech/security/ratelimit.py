@@ -27,8 +27,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from rest_framework.throttling import SimpleRateThrottle
 
-from analytics.services.request_info import client_ip
 from revivatech.observability.metrics import RATE_LIMIT_FAIL_OPEN
+from revivatech.request_info import client_ip
 
 logger = logging.getLogger(__name__)
 
