@@ -62,7 +62,7 @@ def record(rows: list[tuple]) -> None:
     if not rows or not redis_enabled():
         return
     # A flush holds many events of few visitors: group them by (minute, visitor, segment values)
-    # first, so each group's keys are built once (a fifth of the flusher's time when per event).
+    # first, so each group's keys are built once rather than for every event.
     groups: dict[tuple, int] = defaultdict(int)  # -> page views
     pageview = EventType.PAGEVIEW
     for row in rows:
