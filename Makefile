@@ -121,6 +121,10 @@ bench-ready-by: install-dev
 bench-analytics: install-dev
 	$(PY) benchmarks/analytics_ingest.py $(BENCH_ARGS)
 
+## bench-ingest-ceiling: /api/v1/events/ (accepted and stored events/s, p99) as a share of a raw ASGI app and a bare Django view parsing the same batches (wrk; PostgreSQL + Redis)
+bench-ingest-ceiling: install-dev
+	$(PY) benchmarks/ingest_ceiling.py $(BENCH_ARGS)
+
 ## bench-dashboard: dashboard API queries over 5,000,000 events, rollups vs raw table (needs DATABASE_URL: PostgreSQL)
 bench-dashboard: install-dev
 	$(PY) benchmarks/dashboard_queries.py $(BENCH_ARGS)

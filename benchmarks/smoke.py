@@ -24,6 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SMOKES: dict[str, list[str]] = {
     "realtime": ["benchmarks/realtime_latency.py", "--smoke"],
     "analytics": ["benchmarks/analytics_ingest.py", "--smoke"],
+    "ingest_ceiling": ["benchmarks/ingest_ceiling.py", "--smoke"],
     "dashboard": ["benchmarks/dashboard_queries.py", "--smoke"],
     "notifications": ["benchmarks/notifications_throughput.py", "--smoke"],
     "faults": ["-m", "benchmarks.faults", "--smoke"],

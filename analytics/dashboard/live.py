@@ -61,17 +61,24 @@ def record(rows: list[tuple]) -> None:
     """Count stored events (rows in ``EVENT_COLUMNS`` order) in the live counters (Redis only)."""
     if not rows or not redis_enabled():
         return
+    # A flush holds many events of few visitors: group them by (minute, visitor, segment values)
+    # first, so each group's keys are built once rather than for every event.
+    groups: dict[tuple, int] = defaultdict(int)  # -> page views
+    pageview = EventType.PAGEVIEW
+    for row in rows:
+        group = (int(row[_AT].timestamp()) // 60, row[_DID] or row[_VK], *(row[i] for i in _DIMS.values()))
+        groups[group] += row[_TYPE] == pageview
+    prefix = settings.DASHBOARD_LIVE_KEY_PREFIX
     visitors: dict[str, set[str]] = defaultdict(set)
     views: dict[str, int] = defaultdict(int)
-    for row in rows:
-        identity = row[_DID] or row[_VK]
-        minute = int(row[_AT].timestamp()) // 60
-        scopes = [("", "")] + [(name, row[index]) for name, index in _DIMS.items() if row[index]]
-        for dimension, value in scopes:
-            if identity:
-                visitors[_key("uv", minute, dimension, value)].add(identity.hex)
-            if row[_TYPE] == EventType.PAGEVIEW:
-                views[_key("pv", minute, dimension, value)] += 1
+    for (minute, identity, *values), pageviews in groups.items():
+        member = identity.hex if identity else None
+        suffixes = [""] + [f":{name}:{value}" for name, value in zip(_DIMS, values, strict=True) if value]
+        for suffix in suffixes:
+            if member:
+                visitors[f"{prefix}:uv:{minute}{suffix}"].add(member)
+            if pageviews:
+                views[f"{prefix}:pv:{minute}{suffix}"] += pageviews
     try:
         pipe = buffer.redis_client().pipeline(transaction=False)
         for key, members in visitors.items():
