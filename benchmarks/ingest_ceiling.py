@@ -1,13 +1,15 @@
 """Event ingestion against its ceilings: how much of what this machine can parse does
-``POST /api/v1/events/`` accept, and store? One invocation, three phases one after another, each
+``POST /api/v1/events/`` accept, and store? One invocation, four phases one after another, each
 against a fresh uvicorn on 127.0.0.1 with the same options (``--workers 2``, proxy headers from
 127.0.0.1 as behind the production proxy) and the same load: ``wrk``, 1 thread, 32 keep-alive
 connections, POSTing 50-event batches of the mix ``analytics_ingest.py`` generates.
 
 * ``a-raw-asgi``: a bare ASGI app that reads the body, parses the JSON and answers 202: the ceiling
   of uvicorn + json on this machine;
-* ``b-django``: a bare async Django view that does the same, behind the project's settings and
-  middleware (production settings): Django's ceiling;
+* ``b-django``: a bare async Django view that does the same (the project's settings, no middleware):
+  Django's own ceiling, the one issue #18 measures against;
+* ``b-django-stack``: the same view behind the project's whole middleware stack (production
+  settings): what our middleware alone costs;
 * ``c-events``: the real ``revivatech.asgi:application`` (as the Dockerfile serves it), production
   settings, PostgreSQL + the Redis buffer, with ``manage.py analytics_flush --follow`` storing
   concurrently. "Stored" counts rows in ``analytics_event`` once the flusher has drained: events
@@ -65,6 +67,7 @@ CONNECTIONS = 32
 PHASES = {
     "a-raw-asgi": "benchmarks.ingest_ceiling:raw_application",
     "b-django": "benchmarks.ingest_ceiling:django_application",
+    "b-django-stack": "benchmarks.ingest_ceiling:django_stack_application",
     # revivatech.asgi:application itself (the Dockerfile's), handed over as loaded (see __getattr__)
     "c-events": "benchmarks.ingest_ceiling:real_application",
 }
@@ -100,7 +103,7 @@ async def parse_only(request):
     return JsonResponse({"accepted": len(batch["events"])}, status=202)
 
 
-def _build_django_application():
+def _build_django_application(*, middleware: bool):
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "revivatech.settings")
     import django
     from django.conf import settings
@@ -109,7 +112,9 @@ def _build_django_application():
 
     django.setup()
     globals()["urlpatterns"] = [path(EVENTS_PATH.lstrip("/"), csrf_exempt(parse_only))]
-    settings.ROOT_URLCONF = __name__  # only this view; settings and MIDDLEWARE are the project's
+    settings.ROOT_URLCONF = __name__  # only this view; the settings are the project's
+    if not middleware:
+        settings.MIDDLEWARE = []  # read when the handler is built, just below
     from django.core.asgi import get_asgi_application
 
     return get_asgi_application()
@@ -129,7 +134,9 @@ def __getattr__(name):  # uvicorn imports the application lazily, in each worker
     if name == "raw_application":
         app = _raw_application
     elif name == "django_application":
-        app = _build_django_application()
+        app = _build_django_application(middleware=False)
+    elif name == "django_stack_application":
+        app = _build_django_application(middleware=True)
     elif name == "real_application":
         from revivatech.asgi import application as app
     else:
@@ -515,16 +522,17 @@ def share(ours: float, ceiling: dict | None) -> str:
 
 def report(results: dict, checks: Checks) -> None:
     a, b = results.get("a-raw-asgi"), results.get("b-django")
+    stack = results.get("b-django-stack")
     print()
     print("| phase | events/s accepted | events/s stored (sustained) | p50 ms | p99 ms | requests "
-          "| share of (a) | share of (b) |")  # fmt: skip
-    print("|---|---|---|---|---|---|---|---|")
+          "| share of (a) | share of (b) | share of (b-stack) |")  # fmt: skip
+    print("|---|---|---|---|---|---|---|---|---|")
     for name, r in results.items():
         stored = f"{r['stored_per_s']:,.0f}" if "stored_per_s" in r else "-"
         ours = r.get("stored_per_s", r["events_per_s"])
-        shares = (share(ours, a), share(ours, b)) if name == "c-events" else ("", "")
+        shares = (share(ours, a), share(ours, b), share(ours, stack)) if name == "c-events" else ("",) * 3
         print(f"| {name} | {r['events_per_s']:,.0f} | {stored} | {r['p50_us'] / 1000:.1f} | "
-              f"{r['p99_us'] / 1000:.1f} | {r['requests']:,} | {shares[0]} | {shares[1]} |")  # fmt: skip
+              f"{r['p99_us'] / 1000:.1f} | {r['requests']:,} | {' | '.join(shares)} |")  # fmt: skip
     c = results.get("c-events")
     if c:
         print(
