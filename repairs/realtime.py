@@ -7,7 +7,6 @@ ticket's sequence number, and a client that missed any replays them from the dat
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import logging
 import time
@@ -19,6 +18,7 @@ from django.conf import settings
 from django.db import transaction
 from django.urls import reverse
 
+from revivatech import redis_clients
 from revivatech.events import ALL_EVENTS, DomainEvent, subscribe
 
 from .models import EventKind, TicketEvent
@@ -251,21 +251,13 @@ class ConnectionStats:
 
     def __init__(self) -> None:
         self._memory: dict[str, int] = {}
-        self._clients: dict[int, Any] = {}
         self._pending_messages = 0
         self._last_flush = 0.0
 
     def _redis(self):
         if not settings.REDIS_URL:
             return None
-        loop = asyncio.get_running_loop()
-        client = self._clients.get(id(loop))
-        if client is None:
-            import redis.asyncio as aioredis
-
-            client = aioredis.Redis.from_url(settings.REDIS_URL, socket_timeout=2, socket_connect_timeout=2)
-            self._clients = {id(loop): client}  # one event loop per process in production
-        return client
+        return redis_clients.async_client(settings.REDIS_URL, redis_clients.REALTIME)
 
     async def _incr(self, changes: dict[str, int]) -> None:
         client = self._redis()
@@ -304,13 +296,8 @@ class ConnectionStats:
     def _raw(self) -> dict[str, int]:
         if not settings.REDIS_URL:
             return dict(self._memory)
-        import redis
-
-        client = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=2, socket_connect_timeout=2)
-        try:
-            return {k.decode(): int(v) for k, v in client.hgetall(self.KEY).items()}
-        finally:
-            client.close()
+        client = redis_clients.sync_client(settings.REDIS_URL, redis_clients.REALTIME)
+        return {k.decode(): int(v) for k, v in client.hgetall(self.KEY).items()}
 
     def snapshot(self) -> dict[str, Any]:
         """Counts as a plain dict: {"connections": {...}, "by_role": {...}, "by_room": {...}, ...}."""
@@ -328,13 +315,7 @@ class ConnectionStats:
         self._memory.clear()
         self._pending_messages = 0
         if settings.REDIS_URL:
-            import redis
-
-            client = redis.Redis.from_url(settings.REDIS_URL)
-            try:
-                client.delete(self.KEY)
-            finally:
-                client.close()
+            redis_clients.sync_client(settings.REDIS_URL, redis_clients.REALTIME).delete(self.KEY)
 
 
 stats = ConnectionStats()

@@ -23,6 +23,8 @@ from typing import Protocol
 
 from django.conf import settings
 
+from revivatech import redis_clients
+
 logger = logging.getLogger(__name__)
 
 #: Seconds after recovery at which every socket replays what it missed.
@@ -66,10 +68,8 @@ async def _replay_all(delays: tuple[float, ...] = REPLAY_AFTER) -> None:
 
 
 async def _watch() -> None:
-    import redis.asyncio as aioredis
-
     interval = float(getattr(settings, "REALTIME_RESYNC_CHECK_SECONDS", 1.0))
-    client = aioredis.Redis.from_url(settings.REDIS_URL, socket_timeout=1, socket_connect_timeout=1)
+    client = redis_clients.async_client(settings.REDIS_URL, redis_clients.PROBE)
     run_id: str | None = None
     unreachable = False
     replay: asyncio.Task | None = None
@@ -91,5 +91,3 @@ async def _watch() -> None:
         if replay is not None and not replay.done():
             with contextlib.suppress(Exception):
                 await replay
-        with contextlib.suppress(Exception):
-            await client.aclose()

@@ -37,12 +37,10 @@ def _check_database() -> str | None:
 def _check_redis() -> str | None:
     if not settings.REDIS_URL:
         return None
-    import redis
+    from revivatech import redis_clients
 
     try:
-        client = redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=1, socket_timeout=1)
-        client.ping()
-        client.close()
+        redis_clients.sync_client(settings.REDIS_URL, redis_clients.PROBE).ping()
     except Exception as exc:
         return f"redis unavailable: {exc.__class__.__name__}"
     return None

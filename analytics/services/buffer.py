@@ -22,6 +22,8 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 
+from revivatech import redis_clients
+
 from ..models import IngestCursor
 from . import deadletters
 from .storage import StoreResult, store_batches
@@ -31,7 +33,6 @@ logger = logging.getLogger(__name__)
 CURSOR_NAME = "events"
 #: Upper bound of the stream when no flusher runs (about 5 M events); older entries are dropped.
 STREAM_MAX_ENTRIES = 100_000
-_clients: dict[str, Any] = {}
 
 
 def mode() -> str:
@@ -44,12 +45,7 @@ def mode() -> str:
 
 
 def redis_client():
-    url = settings.ANALYTICS_REDIS_URL
-    if url not in _clients:
-        import redis
-
-        _clients[url] = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=2)
-    return _clients[url]
+    return redis_clients.sync_client(settings.ANALYTICS_REDIS_URL, redis_clients.BUFFER)
 
 
 def store_isolating(items: list[tuple[str, Any, str]], *, source: str) -> StoreResult:

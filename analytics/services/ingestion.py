@@ -23,7 +23,7 @@ from django.core.cache.backends.redis import RedisCache
 from django.http import HttpRequest
 from django.utils import timezone
 
-from revivatech import jsonsafe
+from revivatech import jsonsafe, redis_clients
 from revivatech.request_info import client_ip
 
 from ..models import EventType
@@ -59,7 +59,11 @@ def _count_requests(keys: list[str], now: datetime) -> tuple[list[int], int]:
     retry_after = 60 - seconds % 60
     backend = caches["default"]
     if isinstance(backend, RedisCache):
-        pipe = backend._cache.get_client(write=True).pipeline(transaction=False)
+        # Not the backend's own client: under ASGI Django builds the cache backend per request
+        # (per async context), each with a new connection pool, so every batch opened a new Redis
+        # connection. The process's client for the cache's (first, written) server instead.
+        client = redis_clients.sync_client(backend._servers[0], redis_clients.RATE_LIMIT)
+        pipe = client.pipeline(transaction=False)
         for key in cache_keys:
             full_key = backend.make_and_validate_key(key)
             pipe.set(full_key, 0, ex=120, nx=True)

@@ -25,9 +25,12 @@ import uuid
 from collections import deque
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+
+from revivatech import redis_clients
 
 logger = logging.getLogger(__name__)
 
@@ -150,19 +153,15 @@ def burst_for(limit: Limit) -> int:
     return max(1, int(limit.count * settings.NOTIFICATIONS_RATE_BURST))
 
 
-_clients: dict[str, object] = {}
-_scripts: dict[str, object] = {}
-_clients_lock = threading.Lock()
+_scripts: dict[str, Any] = {}
+_scripts_lock = threading.Lock()
 
 
 def _redis_script(url: str):
-    with _clients_lock:
+    client = redis_clients.sync_client(url, redis_clients.RATE_LIMIT)
+    with _scripts_lock:
         script = _scripts.get(url)
-        if script is None:
-            import redis
-
-            client = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
-            _clients[url] = client
+        if script is None or script.registered_client is not client:  # a new client after a fork
             script = _scripts[url] = client.register_script(_SLIDING_WINDOW_LUA)
         return script
 

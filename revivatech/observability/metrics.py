@@ -79,19 +79,15 @@ class CeleryQueueCollector:
                 depth.add_metric([queue], 0)
             up.add_metric([], 1)
             return [depth, up]
-        import redis
+        from revivatech import redis_clients
 
         try:
-            client = redis.Redis.from_url(broker, socket_timeout=1, socket_connect_timeout=1)
-            try:
-                with client.pipeline(transaction=False) as pipe:
-                    for queue in queues:
-                        pipe.llen(queue)
-                        for step in _PRIORITY_STEPS:
-                            pipe.llen(f"{queue}{_PRIORITY_SEP}{step}")
-                    lengths = pipe.execute()
-            finally:
-                client.close()
+            with redis_clients.sync_client(broker, redis_clients.PROBE).pipeline(transaction=False) as pipe:
+                for queue in queues:
+                    pipe.llen(queue)
+                    for step in _PRIORITY_STEPS:
+                        pipe.llen(f"{queue}{_PRIORITY_SEP}{step}")
+                lengths = pipe.execute()
         except Exception as exc:  # a scrape must answer even while Redis is down
             logger.warning("metrics: Celery broker unreachable: %s", exc)
             up.add_metric([], 0)

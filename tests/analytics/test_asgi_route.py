@@ -100,3 +100,45 @@ async def test_everything_else_goes_to_django(app):
     assert status == 405 and json.loads(content)["detail"] == 'Method "GET" not allowed.'
     status, _, _ = await call(app, "GET", "/healthz")
     assert status == 200
+
+
+@pytest.mark.redis
+async def test_the_rate_limit_uses_one_redis_connection_pool_per_process(app, settings, monkeypatch):
+    """Under ASGI Django builds its cache backend per request, each with a new pool: counting the
+    rate limits through it opened a Redis connection per batch. Batches sent concurrently (each in
+    its own task and context, as uvicorn runs them) now share the process's client."""
+    if not settings.REDIS_URL:
+        pytest.skip("needs REDIS_URL")
+    import redis
+    from django.core.cache import caches
+
+    from revivatech import redis_clients
+
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": settings.REDIS_URL}
+    }
+    settings.ANALYTICS_RATE_LIMIT_IP_PER_MINUTE = settings.ANALYTICS_RATE_LIMIT_VISITOR_PER_MINUTE = 1000
+    redis_clients.reset()
+    pools = []
+    built = redis.ConnectionPool.__init__
+
+    def counted(self, *args, **kwargs):
+        pools.append(self)
+        built(self, *args, **kwargs)
+
+    monkeypatch.setattr(redis.ConnectionPool, "__init__", counted)
+    body = json.dumps(batch(event("pageview", "/"))).encode()
+
+    async def wave(size: int) -> list[int]:
+        answers = await asyncio.gather(*(call(app, "POST", "/api/v1/events/", body) for _ in range(size)))
+        return [status for status, _, _ in answers]
+
+    assert await wave(20) == [202] * 20
+    warm = len(pools)
+    assert warm <= 2  # the rate limit's client and the buffer's, not one per batch
+    assert await wave(20) == [202] * 20
+    assert len(pools) == warm  # the same pools served 20 more batches
+
+    counters = redis_clients.sync_client(settings.REDIS_URL, redis_clients.PROBE)
+    pattern = caches["default"].make_key("analytics:rl:ip:*")
+    assert sum(int(counters.get(key)) for key in counters.keys(pattern)) == 40  # all counted in Redis
