@@ -11,8 +11,9 @@ The cache is keyed by the process id: a child of ``fork`` (Celery prefork worker
 --workers``) builds its own clients instead of sharing the parent's sockets.
 
 Each :class:`Purpose` names the time-outs of one kind of caller; a purpose answers quickly when
-Redis is down where a request or a probe waits on it. Channels, Celery and Django's cache backend
-build their own connections from ``REDIS_URL`` and are not routed through here.
+Redis is down where a request or a probe waits on it. Django's cache takes its client from
+:func:`cache_client` (through ``revivatech.cache.SharedRedisCache``); Channels and Celery build their
+own connections from ``REDIS_URL`` and are not routed through here.
 """
 
 from __future__ import annotations
@@ -46,6 +47,8 @@ BUFFER = Purpose("buffer", socket_timeout=5, connect_timeout=2)
 _lock = threading.Lock()
 _pid = os.getpid()
 _sync: dict[tuple[str, Purpose], Any] = {}
+#: Django cache clients (``RedisCacheClient``), by (class, servers, options).
+_cache_clients: dict[tuple, Any] = {}
 #: id(loop) -> (loop, {(url, purpose): client}); the loop is kept to tell a reused id apart.
 _async: dict[int, tuple[asyncio.AbstractEventLoop, dict[tuple[str, Purpose], Any]]] = {}
 
@@ -58,6 +61,7 @@ def _forget_if_forked() -> None:
         _pid = os.getpid()
         _sync.clear()
         _async.clear()
+        _cache_clients.clear()
 
 
 def _after_fork_in_child() -> None:
@@ -106,12 +110,26 @@ def async_client(url: str, purpose: Purpose):
         return client
 
 
+def cache_client(client_class, servers: list[str], options: dict[str, Any]):
+    """This process's Django cache client (``RedisCacheClient``, which keeps its connection pools)
+    for these servers and options: under ASGI Django builds a cache backend per request, and each
+    would otherwise open its own pool."""
+    key = (client_class, tuple(servers), repr(sorted(options.items())))
+    with _lock:
+        _forget_if_forked()
+        client = _cache_clients.get(key)
+        if client is None:
+            client = _cache_clients[key] = client_class(servers, **options)
+        return client
+
+
 def reset() -> None:
     """Close this process's sync clients and forget every client (tests)."""
     with _lock:
         clients = list(_sync.values())
         _sync.clear()
         _async.clear()
+        _cache_clients.clear()
     for client in clients:
         with contextlib.suppress(Exception):  # a client of a dead Redis: nothing to release
             client.close()

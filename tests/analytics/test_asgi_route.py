@@ -115,7 +115,7 @@ async def test_the_rate_limit_uses_one_redis_connection_pool_per_process(app, se
     from revivatech import redis_clients
 
     settings.CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": settings.REDIS_URL}
+        "default": {"BACKEND": "revivatech.cache.SharedRedisCache", "LOCATION": settings.REDIS_URL}
     }
     settings.ANALYTICS_RATE_LIMIT_IP_PER_MINUTE = settings.ANALYTICS_RATE_LIMIT_VISITOR_PER_MINUTE = 1000
     redis_clients.reset()

@@ -409,7 +409,7 @@ def test_only_post_is_allowed(client):
 def test_a_cache_outage_skips_rate_limits_instead_of_refusing_everyone(client, flushed, settings, caplog):
     settings.CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "revivatech.cache.SharedRedisCache",
             "LOCATION": "redis://127.0.0.1:1/0",
         }
     }

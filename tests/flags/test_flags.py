@@ -181,7 +181,7 @@ def test_flags_are_read_from_the_database_while_the_cache_is_down(settings, cust
     services.set_flag("new_checkout", customers=str(customer.pk))
     settings.CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "revivatech.cache.SharedRedisCache",
             "LOCATION": "redis://127.0.0.1:1/0",
         }
     }

@@ -86,3 +86,18 @@ def test_async_clients_work_on_each_new_loop(settings):
 
     assert asyncio.run(ping()) is True
     assert asyncio.run(ping()) is True
+
+
+def test_every_django_cache_backend_of_a_process_shares_one_client():
+    """Django builds a cache backend per request context under ASGI; with the project's backend
+    they all share one client, so one connection pool (revivatech/cache.py)."""
+    from django.core.cache import CacheHandler
+
+    settings_ = {"default": {"BACKEND": "revivatech.cache.SharedRedisCache", "LOCATION": URL}}
+    first, second = CacheHandler(settings_), CacheHandler(settings_)  # as two request contexts would
+    assert first["default"] is not second["default"]
+    assert first["default"]._cache is second["default"]._cache
+    pool = first["default"]._cache._get_connection_pool(write=True)
+    assert second["default"]._cache._get_connection_pool(write=True) is pool
+    other = {"default": {"BACKEND": "revivatech.cache.SharedRedisCache", "LOCATION": URL + "1"}}
+    assert CacheHandler(other)["default"]._cache is not first["default"]._cache

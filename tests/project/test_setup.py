@@ -37,7 +37,7 @@ def test_services_follow_the_environment():
         assert settings.DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3"
     if os.environ.get("REDIS_URL"):
         assert settings.CHANNEL_LAYERS["default"]["BACKEND"].startswith("channels_redis.")
-        assert settings.CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
+        assert settings.CACHES["default"]["BACKEND"] == "revivatech.cache.SharedRedisCache"
         assert settings.CELERY_BROKER_URL.startswith("redis://")
     else:
         assert settings.CHANNEL_LAYERS["default"]["BACKEND"] == "channels.layers.InMemoryChannelLayer"

@@ -52,9 +52,7 @@ def broker_at(url: str):
 def redis_down(settings):
     """The cache and the broker point at a dead Redis; deliveries go through the broker (as deployed)."""
     live_caches = settings.CACHES
-    settings.CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": DEAD_REDIS}
-    }
+    settings.CACHES = {"default": {"BACKEND": "revivatech.cache.SharedRedisCache", "LOCATION": DEAD_REDIS}}
     settings.CELERY_TASK_ALWAYS_EAGER = False
     with broker_at(DEAD_REDIS):
         yield
