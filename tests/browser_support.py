@@ -76,9 +76,11 @@ def live_asgi_url(transactional_db, settings):
     settings.WHITENOISE_AUTOREFRESH = True
     from django.core.handlers.asgi import ASGIHandler
     from django.db import connections
+    from django.db.backends.signals import connection_created
 
     # The previous live server's teardown terminates the database's other backends, which may
     # include this thread's idle connection: start the test on a fresh one (reconnects on use).
+    connection_created.connect(_wait_on_shared_cache_locks)
     connections.close_all()
 
     from revivatech.asgi import build_application
@@ -94,6 +96,36 @@ def live_asgi_url(transactional_db, settings):
     yield f"http://127.0.0.1:{port}"
     server.stop()
     _close_server_thread_connections()
+    connection_created.disconnect(_wait_on_shared_cache_locks)
+
+
+#: How long a statement waits for another connection's lock: the site's SQLite ``timeout``.
+SQLITE_LOCK_WAIT_SECONDS = 20.0
+
+
+def _retry_while_locked(execute, sql, params, many, context):
+    """Run the statement, retrying while another connection of the shared cache holds a lock."""
+    from django.db import OperationalError
+
+    deadline = time.monotonic() + SQLITE_LOCK_WAIT_SECONDS
+    while True:
+        try:
+            return execute(sql, params, many, context)
+        except OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
+
+
+def _wait_on_shared_cache_locks(sender, connection, **kwargs) -> None:
+    """The test database on SQLite is in memory with a shared cache, where a statement that meets
+    another connection's lock fails at once ("database table is locked"): the busy timeout the
+    site's file database waits with does not apply there. The live server's requests and the
+    test run on several connections at once (a booking while a beacon is stored), so each waits
+    as it would on the site's file database."""
+    wrappers = connection.execute_wrappers
+    if connection.vendor == "sqlite" and connection.is_in_memory_db() and _retry_while_locked not in wrappers:
+        wrappers.append(_retry_while_locked)
 
 
 def _close_server_thread_connections() -> None:
