@@ -52,6 +52,19 @@ def _money(minor: float, currency: str) -> str:
     return format_money(int(round(minor)), currency)
 
 
+def yearly_spend(f: dict[str, float]) -> float:
+    """What the customer pays in a typical year as a customer (minor units): all they paid, over
+    their time with the shop, counted as at least a year."""
+    return f["monetary_total"] * 365 / max(f["tenure_days"], 365)
+
+
+def value_at_stake(f: dict[str, float], p: Prediction) -> float:
+    """What the shop stands to lose in a year if the customer does not come back: the chance they
+    leave times what they pay in a typical year. Not churn x the 12-month value: that prediction
+    already counts the chance of leaving, so the product is near zero exactly for those at risk."""
+    return p.churn * yearly_spend(f)
+
+
 def scorecard(f: dict[str, float], p: Prediction, currency: str) -> Scorecard:
     """Scores, segment and actions of one customer from their features and predictions."""
     high_value = settings.SCORING_HIGH_VALUE_MINOR

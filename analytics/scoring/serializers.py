@@ -107,6 +107,9 @@ class ScoreListQuerySerializer(serializers.Serializer):
         choices=ORDERING_CHOICES,
         required=False,
         default=DEFAULT_ORDERING,
-        help_text="Sort key; prefix - for descending. Default: -value_at_risk (churn × 12-month value).",
+        help_text=(
+            "Sort key; prefix - for descending. "
+            "Default: -value_at_risk (churn × what the customer pays in a typical year)."
+        ),
     )
     page = serializers.IntegerField(required=False, min_value=1)

@@ -14,7 +14,7 @@ from threadpoolctl import threadpool_limits
 from . import selectors, training
 from .features import FEATURES, compute_features
 from .models import CustomerScore, ModelKind, ScoringModel
-from .rules import Prediction, scorecard
+from .rules import Prediction, scorecard, value_at_stake
 
 
 class NoModels(Exception):
@@ -84,7 +84,7 @@ def score_customers(now: datetime | None = None, customer_ids: list[int] | None 
                 currency=currency,
                 next_repair_probability=round(p.next_repair_90d, 4),
                 expected_days_to_next_repair=int(round(p.days_to_repair)),
-                value_at_risk=int(round(p.churn * p.clv_12m)),
+                value_at_risk=int(round(value_at_stake(f, p))),
                 actions=card.actions,
                 features={name: round(value, 3) for name, value in f.items()},
                 model_versions=versions,

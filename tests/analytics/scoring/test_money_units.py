@@ -7,7 +7,9 @@ Known truth, not a fit: half the customers repair every 60 days up to today, the
 stopped 500 days ago (they never come back). Issue #16 reported "£0.49 at stake, £0.80 a year"
 on the demo's at-risk page; this pins that the amounts are not a unit slip (docs/analytics.md,
 "Customers at risk", explains those figures: the demo's at-risk customers really pay nothing
-afterwards, and "at stake" counts the churn twice).
+afterwards, and "at stake" was churn x that 12-month value, counting the churn twice). "At stake" is
+now churn x what the customer pays in a typical year: for the lapsed customers here, who paid
+£120 every 60 days for about 300 days, close to churn x £120 x 5 x 365 / 790.
 """
 
 from __future__ import annotations
@@ -103,3 +105,19 @@ def test_twelve_month_value_is_shown_in_pounds_of_what_customers_pay():
     assert all(abs(_pounds(value) - TRUTH / 100) <= TRUTH / 400 for value in shown), shown
     top = CustomerScore.objects.order_by("-clv_12m").first()
     assert f"£{top.clv_12m // 100:,}.{top.clv_12m % 100:02d}" == shown[0]
+
+
+@time_machine.travel(NOW, tick=False)
+def test_at_stake_is_the_chance_of_leaving_times_a_typical_years_spend():
+    regular, lapsed = _shop()
+    services.train_models()
+    services.score_customers()
+    scores = {s.customer_id: s for s in CustomerScore.objects.all()}
+    for pk in lapsed:
+        score = scores[pk]
+        paid, tenure = score.features["monetary_total"], score.features["tenure_days"]
+        assert paid == 5 * PRICE  # five repairs, then nothing for 500 days
+        expected = score.churn_probability * paid * 365 / max(tenure, 365)
+        assert abs(score.value_at_risk - expected) <= 0.001 * expected + 1
+        assert score.churn_probability > 0.5  # they are the ones at risk ...
+        assert score.value_at_risk > PRICE  # ... and a year without them costs pounds, not pennies
