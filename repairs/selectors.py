@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
 from django.db.models import QuerySet
 
-from .models import Customer, Device, Note, Photo, RepairTicket, TicketEvent
+from .lifecycle import Status
+from .models import Customer, Device, EventKind, Note, Photo, RepairTicket, TicketEvent
 from .roles import is_shop_staff, is_technician
 
 
@@ -56,6 +61,58 @@ def ticket_events_since(ticket: RepairTicket, since: int, *, customer_view: bool
 
 def customer_photos(ticket: RepairTicket) -> QuerySet[Photo]:
     return ticket.photos.filter(visible_to_customer=True)
+
+
+# --- the status history: read from the event log, its one record ------------------------------------
+
+#: Event kinds that move a ticket's status; their payload holds "from", "to" and "note". A quote
+#: decision moves it too (approved, or cancelled when declined).
+STATUS_EVENT_KINDS = (EventKind.STATUS_CHANGED, EventKind.QUOTE_DECIDED)
+
+
+def status_events() -> QuerySet[TicketEvent]:
+    """Every event that moved a ticket's status, in the order the moves happened (by time, then by
+    number, as the history always was). Filter on ``payload__to`` for the status entered."""
+    return TicketEvent.objects.filter(kind__in=STATUS_EVENT_KINDS, payload__has_key="to").order_by(
+        "ticket_id", "created_at", "seq"
+    )
+
+
+def _status_label(value: str) -> str:
+    return Status(value).label if value in Status.values else value
+
+
+@dataclass(frozen=True)
+class StatusMove:
+    """One move of a ticket's status, as the shop sees it."""
+
+    from_status: str
+    to_status: str
+    note: str
+    changed_by: Any  # the user who made it; None for the customer or the system
+    created_at: datetime
+
+    @property
+    def from_label(self) -> str:
+        return _status_label(self.from_status)
+
+    @property
+    def to_label(self) -> str:
+        return _status_label(self.to_status)
+
+
+def status_history(ticket: RepairTicket) -> list[StatusMove]:
+    """A ticket's status moves, oldest first, with who made them (one query)."""
+    return [
+        StatusMove(
+            from_status=str(event.payload.get("from", "")),
+            to_status=str(event.payload["to"]),
+            note=str(event.payload.get("note") or ""),
+            changed_by=event.actor,
+            created_at=event.created_at,
+        )
+        for event in status_events().filter(ticket=ticket).select_related("actor")
+    ]
 
 
 def customer_notes(ticket: RepairTicket) -> QuerySet[Note]:
