@@ -54,7 +54,13 @@ from .models import (
 from .readyby import selectors as readyby_selectors
 from .readyby import services as readyby_services
 from .roles import TECHNICIANS_GROUP, is_shop_staff
-from .selectors import customers_visible_to, devices_visible_to, tickets_visible_to, user_can_manage_ticket
+from .selectors import (
+    customers_visible_to,
+    devices_visible_to,
+    status_history,
+    tickets_visible_to,
+    user_can_manage_ticket,
+)
 
 #: Statuses in which ``services.send_quote`` accepts a quote; the quote fields are disabled in
 #: the others (the service stays the authority and refuses anyway).
@@ -814,7 +820,7 @@ class RepairTicketAdmin(admin.ModelAdmin):
 
     @admin.display(description="Status history")
     def status_history(self, ticket: RepairTicket) -> str:
-        changes = ticket.status_changes.select_related("changed_by")
+        changes = status_history(ticket)
         if not changes:
             return "No status changes yet."
         rows = format_html_join(
@@ -823,8 +829,8 @@ class RepairTicketAdmin(admin.ModelAdmin):
             (
                 (
                     _local(change.created_at),
-                    change.get_from_status_display(),
-                    change.get_to_status_display(),
+                    change.from_label,
+                    change.to_label,
                     change.changed_by or "—",
                     change.note or "",
                 )
