@@ -48,16 +48,17 @@ from .models import (
     RepairTicket,
     ShopClosure,
     ShopProfile,
-    StatusChange,
     TicketEvent,
 )
 from .readyby import selectors as readyby_selectors
 from .readyby import services as readyby_services
 from .roles import TECHNICIANS_GROUP, is_shop_staff
 from .selectors import (
+    STATUS_EVENT_KINDS,
     customers_visible_to,
     devices_visible_to,
     status_history,
+    status_label,
     tickets_visible_to,
     user_can_manage_ticket,
 )
@@ -979,26 +980,26 @@ class ReadOnlyHistoryAdmin(admin.ModelAdmin):
         return False
 
 
-@admin.register(StatusChange)
-class StatusChangeAdmin(ReadOnlyHistoryAdmin):
-    list_display = ("ticket", "from_status", "to_status", "changed_by", "created_at")
-    list_filter = ("to_status",)
-    search_fields = ("ticket__reference",)
-    list_select_related = ("ticket", "changed_by")
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet[StatusChange]:
-        return StatusChange.objects.filter(ticket__in=tickets_visible_to(request.user).values("pk"))
+# Status changes have no page of their own: they are ticket events (filter by kind "Status changed"
+# or "Quote decided"), shown with their move here and as the ticket's "Status history".
 
 
 @admin.register(TicketEvent)
 class TicketEventAdmin(ReadOnlyHistoryAdmin):
-    list_display = ("ticket", "seq", "kind", "customer_visible", "actor", "created_at")
+    list_display = ("ticket", "seq", "kind", "status_move", "customer_visible", "actor", "created_at")
     list_filter = ("kind", "customer_visible")
     search_fields = ("ticket__reference",)
     list_select_related = ("ticket", "actor")
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[TicketEvent]:
         return TicketEvent.objects.filter(ticket__in=tickets_visible_to(request.user).values("pk"))
+
+    @admin.display(description="Status")
+    def status_move(self, event: TicketEvent) -> str:
+        payload = event.payload if isinstance(event.payload, dict) else {}
+        if event.kind not in STATUS_EVENT_KINDS or "to" not in payload:
+            return ""
+        return f"{status_label(str(payload.get('from', '')))} → {status_label(str(payload['to']))}"
 
 
 # --- the shop's profile (one row) ------------------------------------------------------------------

@@ -176,6 +176,13 @@ class RepairTicket(models.Model):
 
 
 class StatusChange(models.Model):
+    """DEPRECATED, nothing writes or reads it: the status history is the event log (``TicketEvent``
+    of kind ``ticket.status_changed`` / ``ticket.quote_decided``, read through
+    ``repairs.selectors.status_history``). The table stays for one release, because the previous
+    release still reads and writes it during a rolling deploy; the next release drops it (a
+    contracting migration, see tests/project/test_migration_safety.py). Until then the model stays
+    so that deleting a ticket cascades to its old rows and erasure can scrub their notes."""
+
     ticket = models.ForeignKey(RepairTicket, on_delete=models.CASCADE, related_name="status_changes")
     from_status = models.CharField(max_length=20, choices=Status.choices)
     to_status = models.CharField(max_length=20, choices=Status.choices)

@@ -98,6 +98,8 @@ def erase_customer_data(customer: Customer) -> dict[str, int]:
     photos.delete()
     notes = Note.objects.filter(ticket__in=tickets).update(text=ERASED)
     QualityCheck.objects.filter(ticket__in=tickets).update(notes="")
+    # The deprecated table still holds rows (written before the event log became the one history,
+    # and by the previous release during a rolling deploy) until the next release drops it.
     StatusChange.objects.filter(ticket__in=tickets).update(note="")
     events = 0
     for event in TicketEvent.objects.filter(ticket__in=tickets).only("id", "kind", "payload"):

@@ -78,7 +78,8 @@ def status_events() -> QuerySet[TicketEvent]:
     )
 
 
-def _status_label(value: str) -> str:
+def status_label(value: str) -> str:
+    """A status's label; an unknown value as it is."""
     return Status(value).label if value in Status.values else value
 
 
@@ -94,11 +95,11 @@ class StatusMove:
 
     @property
     def from_label(self) -> str:
-        return _status_label(self.from_status)
+        return status_label(self.from_status)
 
     @property
     def to_label(self) -> str:
-        return _status_label(self.to_status)
+        return status_label(self.to_status)
 
 
 def status_history(ticket: RepairTicket) -> list[StatusMove]:
