@@ -39,6 +39,7 @@ from revivatech.money import format_money
 from . import photos, services
 from .lifecycle import Status, allowed_transitions
 from .models import (
+    STATUS_EVENT_KINDS,
     Customer,
     Device,
     Milestone,
@@ -54,7 +55,6 @@ from .readyby import selectors as readyby_selectors
 from .readyby import services as readyby_services
 from .roles import TECHNICIANS_GROUP, is_shop_staff
 from .selectors import (
-    STATUS_EVENT_KINDS,
     customers_visible_to,
     devices_visible_to,
     status_history,

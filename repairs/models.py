@@ -7,6 +7,7 @@ import secrets
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.db.models.fields.json import KeyTransform
 from django.urls import reverse
 
 from .lifecycle import STATUS_PROGRESS, Status, allowed_transitions, is_open
@@ -300,6 +301,11 @@ class EventKind(models.TextChoices):
     READY_BY_UPDATED = "ticket.ready_by_updated", "Ready-by time updated"
 
 
+#: Event kinds that move a ticket's status; their payload holds "from", "to" and "note". A quote
+#: decision moves it too (approved, or cancelled when declined). These events are the status history.
+STATUS_EVENT_KINDS = (EventKind.STATUS_CHANGED, EventKind.QUOTE_DECIDED)
+
+
 class TicketEvent(models.Model):
     """Append-only log of everything that happened to a ticket, numbered per ticket.
 
@@ -317,6 +323,16 @@ class TicketEvent(models.Model):
     class Meta:
         ordering = ["ticket_id", "seq"]
         constraints = [models.UniqueConstraint(fields=["ticket", "seq"], name="unique_event_seq_per_ticket")]
+        indexes = [
+            # The status history by the status entered (ready-by's "checked in" / "finished"
+            # lookups, newest first): only status moves, a small part of the log.
+            models.Index(
+                KeyTransform("to", "payload"),
+                "created_at",
+                name="ticket_event_status_entered",
+                condition=models.Q(kind__in=STATUS_EVENT_KINDS),
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.ticket_id}#{self.seq} {self.kind}"

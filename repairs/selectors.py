@@ -7,9 +7,10 @@ from datetime import datetime
 from typing import Any
 
 from django.db.models import QuerySet
+from django.db.models.fields.json import KT
 
 from .lifecycle import Status
-from .models import Customer, Device, EventKind, Note, Photo, RepairTicket, TicketEvent
+from .models import STATUS_EVENT_KINDS, Customer, Device, Note, Photo, RepairTicket, TicketEvent
 from .roles import is_shop_staff, is_technician
 
 
@@ -65,17 +66,18 @@ def customer_photos(ticket: RepairTicket) -> QuerySet[Photo]:
 
 # --- the status history: read from the event log, its one record ------------------------------------
 
-#: Event kinds that move a ticket's status; their payload holds "from", "to" and "note". A quote
-#: decision moves it too (approved, or cancelled when declined).
-STATUS_EVENT_KINDS = (EventKind.STATUS_CHANGED, EventKind.QUOTE_DECIDED)
 
-
-def status_events() -> QuerySet[TicketEvent]:
-    """Every event that moved a ticket's status, in the order the moves happened (by time, then by
-    number, as the history always was). Filter on ``payload__to`` for the status entered."""
-    return TicketEvent.objects.filter(kind__in=STATUS_EVENT_KINDS, payload__has_key="to").order_by(
-        "ticket_id", "created_at", "seq"
+def status_events(entered: str | None = None) -> QuerySet[TicketEvent]:
+    """Every event that moved a ticket's status (or only those into status ``entered``: the index
+    ticket_event_status_entered serves it), in the order the moves happened (by time, then by
+    number, as the history always was). Each row is annotated with ``entered``, the status moved
+    to, as text (cheaper to read than the JSON value)."""
+    events = (
+        TicketEvent.objects.filter(kind__in=STATUS_EVENT_KINDS, payload__has_key="to")
+        .annotate(entered=KT("payload__to"))
+        .order_by("ticket_id", "created_at", "seq")
     )
+    return events.filter(payload__to=entered) if entered is not None else events
 
 
 def status_label(value: str) -> str:

@@ -153,7 +153,7 @@ _TICKET_FIELDS = (
 def load_histories(until: datetime | None = None, ticket_ids: list[int] | None = None) -> list[History]:
     """Every checked-in ticket (or those of ``ticket_ids``) with its status log (changes after ``until``
     left out)."""
-    checked_in = status_events().filter(payload__to=Status.RECEIVED).order_by().values("ticket_id")
+    checked_in = status_events(Status.RECEIVED).order_by().values("ticket_id")
     tickets = RepairTicket.objects.filter(pk__in=checked_in)
     if ticket_ids is not None:
         tickets = tickets.filter(pk__in=ticket_ids)
@@ -161,7 +161,7 @@ def load_histories(until: datetime | None = None, ticket_ids: list[int] | None =
     changes = status_events().filter(ticket_id__in=list(histories))
     if until is not None:
         changes = changes.filter(created_at__lte=until)
-    for ticket_id, status, at in changes.values_list("ticket_id", "payload__to", "created_at").iterator(2000):
+    for ticket_id, status, at in changes.values_list("ticket_id", "entered", "created_at").iterator(2000):
         histories[ticket_id].changes.append((status, at))
     return [h for h in histories.values() if h.checked_in is not None]
 
@@ -281,7 +281,7 @@ def live_snapshot(ticket: RepairTicket, calendar: WorkingCalendar, now: datetime
     checked in now (what the customer wants to know when booking)."""
     now = now or timezone.now()
     history = _history_rows(RepairTicket.objects.filter(pk=ticket.pk).values(*_TICKET_FIELDS))[0]
-    history.changes = list(status_events().filter(ticket=ticket).values_list("payload__to", "created_at"))
+    history.changes = list(status_events().filter(ticket=ticket).values_list("entered", "created_at"))
     status = ticket.status
     if history.checked_in is None:
         history.changes.append((Status.RECEIVED, now))

@@ -59,8 +59,8 @@ def _bundle(model: ReadyByModel):
 def fallback_table(calendar: WorkingCalendar) -> dict[str, dict]:
     """Shop hours check-in → ready per device kind of the latest finished repairs (cached until the
     next repair is finished)."""
-    finished = status_events().filter(payload__to=Status.READY_FOR_PICKUP)
-    newest = finished.order_by("-pk").values_list("pk", flat=True).first()
+    finished = status_events(Status.READY_FOR_PICKUP)
+    newest = finished.order_by("-created_at").values_list("pk", flat=True).first()  # index order
     key = f"readyby:medians:ev:{finished.count()}:{newest}"
     try:
         table = cache.get(key)

@@ -235,8 +235,8 @@ def accuracy_by_week(weeks: int = 12, now: datetime | None = None) -> list[dict]
     for estimate in (
         ReadyByEstimate.objects.filter(
             status=Status.RECEIVED,
-            ticket_id__in=status_events()
-            .filter(payload__to=Status.READY_FOR_PICKUP, created_at__gte=since)
+            ticket_id__in=status_events(Status.READY_FOR_PICKUP)
+            .filter(created_at__gte=since)
             .order_by()
             .values("ticket_id"),
         )
