@@ -40,6 +40,7 @@ from revivatech.money import format_money
 from . import photos, services
 from .lifecycle import Status, allowed_transitions
 from .models import (
+    STATUS_EVENT_KINDS,
     Customer,
     Device,
     Milestone,
@@ -49,13 +50,19 @@ from .models import (
     RepairTicket,
     ShopClosure,
     ShopProfile,
-    StatusChange,
     TicketEvent,
 )
 from .readyby import selectors as readyby_selectors
 from .readyby import services as readyby_services
 from .roles import TECHNICIANS_GROUP, is_shop_staff
-from .selectors import customers_visible_to, devices_visible_to, tickets_visible_to, user_can_manage_ticket
+from .selectors import (
+    customers_visible_to,
+    devices_visible_to,
+    status_history,
+    status_label,
+    tickets_visible_to,
+    user_can_manage_ticket,
+)
 
 #: Statuses in which ``services.send_quote`` accepts a quote; the quote fields are disabled in
 #: the others (the service stays the authority and refuses anyway).
@@ -815,7 +822,7 @@ class RepairTicketAdmin(admin.ModelAdmin):
 
     @admin.display(description="Status history")
     def status_history(self, ticket: RepairTicket) -> str:
-        changes = ticket.status_changes.select_related("changed_by")
+        changes = status_history(ticket)
         if not changes:
             return "No status changes yet."
         rows = format_html_join(
@@ -824,8 +831,8 @@ class RepairTicketAdmin(admin.ModelAdmin):
             (
                 (
                     _local(change.created_at),
-                    change.get_from_status_display(),
-                    change.get_to_status_display(),
+                    change.from_label,
+                    change.to_label,
                     change.changed_by or "—",
                     change.note or "",
                 )
@@ -956,26 +963,26 @@ class ReadOnlyHistoryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """History is append-only: viewable, never added, changed or deleted here."""
 
 
-@admin.register(StatusChange)
-class StatusChangeAdmin(ReadOnlyHistoryAdmin):
-    list_display = ("ticket", "from_status", "to_status", "changed_by", "created_at")
-    list_filter = ("to_status",)
-    search_fields = ("ticket__reference",)
-    list_select_related = ("ticket", "changed_by")
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet[StatusChange]:
-        return StatusChange.objects.filter(ticket__in=tickets_visible_to(request.user).values("pk"))
+# Status changes have no page of their own: they are ticket events (filter by kind "Status changed"
+# or "Quote decided"), shown with their move here and as the ticket's "Status history".
 
 
 @admin.register(TicketEvent)
 class TicketEventAdmin(ReadOnlyHistoryAdmin):
-    list_display = ("ticket", "seq", "kind", "customer_visible", "actor", "created_at")
+    list_display = ("ticket", "seq", "kind", "status_move", "customer_visible", "actor", "created_at")
     list_filter = ("kind", "customer_visible")
     search_fields = ("ticket__reference",)
     list_select_related = ("ticket", "actor")
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[TicketEvent]:
         return TicketEvent.objects.filter(ticket__in=tickets_visible_to(request.user).values("pk"))
+
+    @admin.display(description="Status")
+    def status_move(self, event: TicketEvent) -> str:
+        payload = event.payload if isinstance(event.payload, dict) else {}
+        if event.kind not in STATUS_EVENT_KINDS or "to" not in payload:
+            return ""
+        return f"{status_label(str(payload.get('from', '')))} → {status_label(str(payload['to']))}"
 
 
 # --- the shop's profile (one row) ------------------------------------------------------------------

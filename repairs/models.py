@@ -7,6 +7,7 @@ import secrets
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.db.models.fields.json import KeyTransform
 from django.urls import reverse
 
 # The event names live in the project kernel (every app uses them); re-exported for repairs' callers.
@@ -179,6 +180,13 @@ class RepairTicket(models.Model):
 
 
 class StatusChange(models.Model):
+    """DEPRECATED, nothing writes or reads it: the status history is the event log (``TicketEvent``
+    of kind ``ticket.status_changed`` / ``ticket.quote_decided``, read through
+    ``repairs.selectors.status_history``). The table stays for one release, because the previous
+    release still reads and writes it during a rolling deploy; the next release drops it (a
+    contracting migration, see tests/project/test_migration_safety.py). Until then the model stays
+    so that deleting a ticket cascades to its old rows and erasure can scrub their notes."""
+
     ticket = models.ForeignKey(RepairTicket, on_delete=models.CASCADE, related_name="status_changes")
     from_status = models.CharField(max_length=20, choices=Status.choices)
     to_status = models.CharField(max_length=20, choices=Status.choices)
@@ -277,6 +285,11 @@ class Note(models.Model):
         return self.text[:60]
 
 
+#: Event kinds that move a ticket's status; their payload holds "from", "to" and "note". A quote
+#: decision moves it too (approved, or cancelled when declined). These events are the status history.
+STATUS_EVENT_KINDS = (EventKind.STATUS_CHANGED, EventKind.QUOTE_DECIDED)
+
+
 class TicketEvent(models.Model):
     """Append-only log of everything that happened to a ticket, numbered per ticket.
 
@@ -294,6 +307,16 @@ class TicketEvent(models.Model):
     class Meta:
         ordering = ["ticket_id", "seq"]
         constraints = [models.UniqueConstraint(fields=["ticket", "seq"], name="unique_event_seq_per_ticket")]
+        indexes = [
+            # The status history by the status entered (ready-by's "checked in" / "finished"
+            # lookups, newest first): only status moves, a small part of the log.
+            models.Index(
+                KeyTransform("to", "payload"),
+                "created_at",
+                name="ticket_event_status_entered",
+                condition=models.Q(kind__in=STATUS_EVENT_KINDS),
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.ticket_id}#{self.seq} {self.kind}"

@@ -6,10 +6,27 @@ from typing import Any
 
 from django.db import transaction
 
-from .models import Customer, Note, Photo, QualityCheck, RepairTicket, StatusChange, TicketEvent
+from .models import (
+    Customer,
+    EventKind,
+    Note,
+    Photo,
+    QualityCheck,
+    RepairTicket,
+    StatusChange,
+    TicketEvent,
+)
 from .photos import delete_variant_files
 
 ERASED = "[erased]"
+
+#: Payload keys an erasure keeps, per event kind: facts of the repair (which status it moved from and
+#: to, the quote decision), never free text. The status history (repairs.selectors.status_history)
+#: and ready-by's training read them.
+KEPT_AFTER_ERASURE: dict[str, tuple[str, ...]] = {
+    EventKind.STATUS_CHANGED: ("from", "to", "reopened"),
+    EventKind.QUOTE_DECIDED: ("from", "to", "decision", "amount", "currency"),
+}
 
 
 def export_customer_data(customer: Customer) -> dict[str, Any]:
@@ -81,10 +98,17 @@ def erase_customer_data(customer: Customer) -> dict[str, int]:
     photos.delete()
     notes = Note.objects.filter(ticket__in=tickets).update(text=ERASED)
     QualityCheck.objects.filter(ticket__in=tickets).update(notes="")
+    # The deprecated table still holds rows (written before the event log became the one history,
+    # and by the previous release during a rolling deploy) until the next release drops it.
     StatusChange.objects.filter(ticket__in=tickets).update(note="")
     events = 0
-    for event in TicketEvent.objects.filter(ticket__in=tickets).only("id", "payload"):
-        event.payload = {"ticket": event.payload.get("ticket", {})}
+    for event in TicketEvent.objects.filter(ticket__in=tickets).only("id", "kind", "payload"):
+        # The snapshot and the status moves stay: they are the shop's record, not the customer's words.
+        kept = KEPT_AFTER_ERASURE.get(event.kind, ())
+        event.payload = {
+            "ticket": event.payload.get("ticket", {}),
+            **{key: event.payload[key] for key in kept if key in event.payload},
+        }
         event.save(update_fields=["payload"])
         events += 1
     ticket_count = tickets.update(problem_description=ERASED)

@@ -23,7 +23,6 @@ _TECHNICIAN_PERMISSIONS = [
     "transition_repairticket",
     "view_customer",
     "view_device",
-    "view_statuschange",
     "view_ticketevent",
     "add_milestone",
     "view_milestone",

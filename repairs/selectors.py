@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
-from .models import Customer, Device, Note, Photo, RepairTicket, TicketEvent
+from django.db.models import QuerySet
+from django.db.models.fields.json import KT
+
+from .lifecycle import Status
+from .models import STATUS_EVENT_KINDS, Customer, Device, Note, Photo, RepairTicket, TicketEvent
 from .roles import is_shop_staff, is_technician
 
 
@@ -56,6 +62,60 @@ def ticket_events_since(ticket: RepairTicket, since: int, *, customer_view: bool
 
 def customer_photos(ticket: RepairTicket) -> QuerySet[Photo]:
     return ticket.photos.filter(visible_to_customer=True)
+
+
+# --- the status history: read from the event log, its one record ------------------------------------
+
+
+def status_events(entered: str | None = None) -> QuerySet[TicketEvent]:
+    """Every event that moved a ticket's status (or only those into status ``entered``: the index
+    ticket_event_status_entered serves it), in the order the moves happened (by time, then by
+    number, as the history always was). Each row is annotated with ``entered``, the status moved
+    to, as text (cheaper to read than the JSON value)."""
+    events = (
+        TicketEvent.objects.filter(kind__in=STATUS_EVENT_KINDS, payload__has_key="to")
+        .annotate(entered=KT("payload__to"))
+        .order_by("ticket_id", "created_at", "seq")
+    )
+    return events.filter(payload__to=entered) if entered is not None else events
+
+
+def status_label(value: str) -> str:
+    """A status's label; an unknown value as it is."""
+    return Status(value).label if value in Status.values else value
+
+
+@dataclass(frozen=True)
+class StatusMove:
+    """One move of a ticket's status, as the shop sees it."""
+
+    from_status: str
+    to_status: str
+    note: str
+    changed_by: Any  # the user who made it; None for the customer or the system
+    created_at: datetime
+
+    @property
+    def from_label(self) -> str:
+        return status_label(self.from_status)
+
+    @property
+    def to_label(self) -> str:
+        return status_label(self.to_status)
+
+
+def status_history(ticket: RepairTicket) -> list[StatusMove]:
+    """A ticket's status moves, oldest first, with who made them (one query)."""
+    return [
+        StatusMove(
+            from_status=str(event.payload.get("from", "")),
+            to_status=str(event.payload["to"]),
+            note=str(event.payload.get("note") or ""),
+            changed_by=event.actor,
+            created_at=event.created_at,
+        )
+        for event in status_events().filter(ticket=ticket).select_related("actor")
+    ]
 
 
 def customer_notes(ticket: RepairTicket) -> QuerySet[Note]:

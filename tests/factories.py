@@ -104,6 +104,13 @@ def advance(ticket: RepairTicket, *statuses: str, by=None) -> RepairTicket:
     return ticket
 
 
+def backdate_status(ticket: RepairTicket, to_status: str, at) -> None:
+    """Pretend ``ticket`` entered ``to_status`` at ``at`` (every such move) in its status history."""
+    from repairs.selectors import status_events
+
+    status_events(to_status).filter(ticket=ticket).update(created_at=at)
+
+
 def image_file(name: str = "photo.png", size=(64, 48), fmt: str = "PNG", color="red") -> SimpleUploadedFile:
     buffer = io.BytesIO()
     Image.new("RGB", size, color).save(buffer, fmt)

@@ -1,8 +1,8 @@
 """A synthetic shop history for training and demonstrating the scoring models.
 
 ``simulate_shop(customers=N, months=M, seed=S)`` writes customers, devices, tickets (with their
-status changes, ticket events and quality checks), invoices and payments, site sessions and events,
-and notification messages with opens and marketing opt-outs, for the M months before ``end``.
+ticket events, status changes among them, and quality checks), invoices and payments, site sessions
+and events, and notification messages with opens and marketing opt-outs, for the M months before ``end``.
 
 Every customer has hidden traits that the models never see but that drive what they do:
 
@@ -19,7 +19,7 @@ real signal about churn, value and the next repair.
 For speed the history is written directly with ``bulk_create`` (the services' per-event side effects:
 domain events, outbox rows, live updates, are not triggered), with ``auto_now`` fields switched off
 for the duration so the rows carry their simulated dates. Rows stay internally consistent: ticket
-statuses follow the lifecycle, status changes and ticket events match the ticket's status and
+statuses follow the lifecycle, the status-change events end at the ticket's status and number up to
 ``last_event_seq``, invoices exist for repaired tickets with payments for the paid ones.
 
 Idempotency: simulated customers have e-mail addresses ``c<i>@<namespace>.sim.example``; running
@@ -54,7 +54,6 @@ from repairs.models import (
     QualityCheck,
     QuoteDecision,
     RepairTicket,
-    StatusChange,
     TicketEvent,
 )
 from repairs.readyby.calendar import shop_calendar
@@ -424,7 +423,7 @@ class _Shop:
             plans.append((spec, reached))
         RepairTicket.objects.bulk_create(tickets, batch_size=1000)
 
-        changes, events, checks = [], [], []
+        moves, events, checks = 0, [], []  # status moves are events (the one status history)
         invoices: list[Invoice] = []
         invoice_meta: list[tuple[int, datetime | None]] = []
         for t, (spec, reached) in zip(tickets, plans, strict=True):
@@ -442,9 +441,7 @@ class _Shop:
             for seq, ((before, _), (after, at)) in enumerate(
                 zip(reached, reached[1:], strict=False), start=2
             ):
-                changes.append(
-                    _Row.of(StatusChange, ticket_id=t.pk, from_status=before, to_status=after, created_at=at)
-                )
+                moves += 1
                 events.append(
                     _Row.of(
                         TicketEvent,
@@ -470,7 +467,6 @@ class _Shop:
                     paid_at = next((a for s, a in reached if s == Status.COLLECTED), None)
                     invoices.append(self._invoice(t, at, paid_at))
                     invoice_meta.append((spec["ci"], paid_at))
-        _fast_insert(StatusChange, changes)
         _fast_insert(TicketEvent, events)
         _fast_insert(QualityCheck, checks)
         Invoice.objects.bulk_create(invoices, batch_size=1000)
@@ -518,7 +514,7 @@ class _Shop:
             "technicians": len(technicians),
             "devices": len(self.devices),
             "tickets": len(tickets),
-            "status_changes": len(changes),
+            "status_changes": moves,
             "ticket_events": len(events),
             "quality_checks": len(checks),
             "invoices": len(invoices),
@@ -840,7 +836,6 @@ def simulate_shop(
             Customer,
             Device,
             RepairTicket,
-            StatusChange,
             TicketEvent,
             QualityCheck,
             Invoice,

@@ -16,7 +16,8 @@ from datetime import datetime
 from django.utils import timezone
 
 from ..lifecycle import Status
-from ..models import RepairTicket, StatusChange
+from ..models import RepairTicket
+from ..selectors import status_events
 from .calendar import WorkingCalendar
 from .faults import fault_category
 
@@ -152,16 +153,15 @@ _TICKET_FIELDS = (
 def load_histories(until: datetime | None = None, ticket_ids: list[int] | None = None) -> list[History]:
     """Every checked-in ticket (or those of ``ticket_ids``) with its status log (changes after ``until``
     left out)."""
-    tickets = RepairTicket.objects.filter(status_changes__to_status=Status.RECEIVED).distinct()
+    checked_in = status_events(Status.RECEIVED).order_by().values("ticket_id")
+    tickets = RepairTicket.objects.filter(pk__in=checked_in)
     if ticket_ids is not None:
         tickets = tickets.filter(pk__in=ticket_ids)
     histories = {h.ticket_id: h for h in _history_rows(tickets.values(*_TICKET_FIELDS))}
-    changes = StatusChange.objects.filter(ticket_id__in=list(histories)).order_by(
-        "ticket_id", "created_at", "id"
-    )
+    changes = status_events().filter(ticket_id__in=list(histories))
     if until is not None:
         changes = changes.filter(created_at__lte=until)
-    for ticket_id, status, at in changes.values_list("ticket_id", "to_status", "created_at").iterator(2000):
+    for ticket_id, status, at in changes.values_list("ticket_id", "entered", "created_at").iterator(2000):
         histories[ticket_id].changes.append((status, at))
     return [h for h in histories.values() if h.checked_in is not None]
 
@@ -281,9 +281,7 @@ def live_snapshot(ticket: RepairTicket, calendar: WorkingCalendar, now: datetime
     checked in now (what the customer wants to know when booking)."""
     now = now or timezone.now()
     history = _history_rows(RepairTicket.objects.filter(pk=ticket.pk).values(*_TICKET_FIELDS))[0]
-    history.changes = list(
-        ticket.status_changes.order_by("created_at", "id").values_list("to_status", "created_at")
-    )
+    history.changes = list(status_events().filter(ticket=ticket).values_list("entered", "created_at"))
     status = ticket.status
     if history.checked_in is None:
         history.changes.append((Status.RECEIVED, now))

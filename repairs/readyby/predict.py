@@ -17,7 +17,8 @@ from django.core.cache import cache
 from django.utils import timezone
 
 from ..lifecycle import Status
-from ..models import RepairTicket, StatusChange
+from ..models import RepairTicket
+from ..selectors import status_events
 from .calendar import WorkingCalendar, shop_calendar
 from .features import IN_SHOP, ShopClock, live_snapshot, load_histories
 from .models import ReadyByEstimate, ReadyByMethod, ReadyByModel
@@ -58,10 +59,9 @@ def _bundle(model: ReadyByModel):
 def fallback_table(calendar: WorkingCalendar) -> dict[str, dict]:
     """Shop hours check-in → ready per device kind of the latest finished repairs (cached until the
     next repair is finished)."""
-    finished = StatusChange.objects.filter(to_status=Status.READY_FOR_PICKUP)
-    key = (
-        f"readyby:medians:{finished.count()}:{finished.order_by('-pk').values_list('pk', flat=True).first()}"
-    )
+    finished = status_events(Status.READY_FOR_PICKUP)
+    newest = finished.order_by("-created_at").values_list("pk", flat=True).first()  # index order
+    key = f"readyby:medians:ev:{finished.count()}:{newest}"
     try:
         table = cache.get(key)
     except Exception:  # the cache (Redis) is down: compute it, never fail a booking over it

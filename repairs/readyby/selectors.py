@@ -14,6 +14,7 @@ from revivatech import flags
 
 from ..lifecycle import Status
 from ..models import RepairTicket
+from ..selectors import status_events
 from .calendar import shop_calendar
 from .features import IN_SHOP, ShopClock, load_histories
 from .models import ReadyByEstimate, ReadyByMethod, ReadyByModel
@@ -234,8 +235,10 @@ def accuracy_by_week(weeks: int = 12, now: datetime | None = None) -> list[dict]
     for estimate in (
         ReadyByEstimate.objects.filter(
             status=Status.RECEIVED,
-            ticket__status_changes__to_status=Status.READY_FOR_PICKUP,
-            ticket__status_changes__created_at__gte=since,
+            ticket_id__in=status_events(Status.READY_FOR_PICKUP)
+            .filter(created_at__gte=since)
+            .order_by()
+            .values("ticket_id"),
         )
         .order_by("ticket_id", "computed_at", "pk")
         .only("ticket_id", "elapsed_hours", "hours_p10", "hours_p50", "hours_p90", "method")[:5000]

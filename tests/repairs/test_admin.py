@@ -23,9 +23,9 @@ from repairs.models import (
     Photo,
     QualityCheck,
     RepairTicket,
-    StatusChange,
     TicketEvent,
 )
+from repairs.selectors import status_history
 from revivatech import money
 from tests.factories import DEFAULT_PASSWORD, CustomerFactory, DeviceFactory, advance, image_file, make_ticket
 
@@ -251,11 +251,11 @@ def test_technician_moves_a_ticket_to_awaiting_approval_with_a_quote(client, tec
     assert ticket.status == Status.AWAITING_APPROVAL
     assert ticket.quote_amount == 8950
     assert ticket.quote_currency == "GBP"
-    changes = list(ticket.status_changes.values_list("from_status", "to_status", "changed_by", "note"))
+    changes = [(c.from_status, c.to_status, c.changed_by, c.note) for c in status_history(ticket)]
     assert changes == [
-        (Status.BOOKED, Status.RECEIVED, technician.pk, "Your laptop has arrived."),
-        (Status.RECEIVED, Status.DIAGNOSING, technician.pk, ""),
-        (Status.DIAGNOSING, Status.AWAITING_APPROVAL, technician.pk, ""),
+        (Status.BOOKED, Status.RECEIVED, technician, "Your laptop has arrived."),
+        (Status.RECEIVED, Status.DIAGNOSING, technician, ""),
+        (Status.DIAGNOSING, Status.AWAITING_APPROVAL, technician, ""),
     ]
     assert event_kinds(ticket) == [
         EventKind.BOOKED,
@@ -589,7 +589,7 @@ def test_milestone_refused_after_cancelling_undoes_the_cancellation(client, tech
     assert inline_formset(response, "photos").errors[0] == {}  # the rewound upload still validates
     ticket.refresh_from_db()
     assert ticket.status == Status.BOOKED
-    assert not StatusChange.objects.filter(ticket=ticket).exists()
+    assert not status_history(ticket)
     assert not Milestone.objects.exists()
     assert not Photo.objects.exists()
     assert event_kinds(ticket) == [EventKind.BOOKED]

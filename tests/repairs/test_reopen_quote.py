@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 
 from repairs import services
-from repairs.models import StatusChange
+from repairs.selectors import status_history
 from tests.factories import DEFAULT_PASSWORD, advance, make_ticket
 
 pytestmark = pytest.mark.django_db
@@ -26,7 +26,7 @@ def test_a_declined_quote_is_reopened_to_awaiting_approval_with_an_event(decline
     assert event.kind == "ticket.status_changed" and event.customer_visible and event.actor == staff_user
     assert event.payload["from"] == "cancelled" and event.payload["to"] == "awaiting_approval"
     assert event.payload["reopened"] is True
-    change = StatusChange.objects.filter(ticket=reopened).latest("pk")
+    change = status_history(reopened)[-1]
     assert (change.from_status, change.to_status, change.changed_by) == (
         "cancelled",
         "awaiting_approval",

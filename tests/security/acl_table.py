@@ -653,7 +653,6 @@ TECH_ADMIN = {
     "repairs.repairticket": "change",
     "repairs.customer": "view",
     "repairs.device": "view",
-    "repairs.statuschange": "view",
     "repairs.ticketevent": "view",
 }
 #: Models technicians see only for their assigned tickets (others' objects are "not found").
@@ -682,7 +681,6 @@ ADMIN_REVIEWED = {
     "repairs.repairticket",
     "repairs.customer",
     "repairs.device",
-    "repairs.statuschange",
     "repairs.ticketevent",
     "repairs.shopprofile",
     "notifications.message",
@@ -732,7 +730,6 @@ def admin_object_pk(world: World, label: str) -> str:
         "repairs.repairticket": lambda: a.ticket.pk,
         "repairs.customer": lambda: a.customer.pk,
         "repairs.device": lambda: a.ticket.device_id,
-        "repairs.statuschange": lambda: a.ticket.status_changes.first().pk,
         "repairs.ticketevent": lambda: a.ticket.events.first().pk,
         "notifications.message": lambda: a.message.pk,
         "notifications.pushdevice": lambda: a.push_device.pk,

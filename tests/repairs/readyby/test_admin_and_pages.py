@@ -10,8 +10,8 @@ import time_machine
 from django.urls import reverse
 
 from repairs.lifecycle import Status
-from repairs.models import EventKind, ReadyByEstimate, StatusChange
-from tests.factories import advance, make_ticket
+from repairs.models import EventKind, ReadyByEstimate
+from tests.factories import advance, backdate_status, make_ticket
 from tests.repairs.test_admin import change_url, form_values, login, main_form
 
 pytestmark = pytest.mark.django_db
@@ -75,11 +75,9 @@ def test_staff_page_shows_predicted_against_actual(client, staff_user, customer)
         "ready_for_pickup",
     )
     # It took exactly the predicted working hours.
-    ready_at = StatusChange.objects.get(ticket=ticket, to_status="ready_for_pickup")
-    StatusChange.objects.filter(pk=ready_at.pk).update(created_at=estimate.likely)
-    StatusChange.objects.filter(ticket=ticket, to_status="approved").update(
-        created_at=StatusChange.objects.get(ticket=ticket, to_status="awaiting_approval").created_at
-    )
+    backdate_status(ticket, "ready_for_pickup", estimate.likely)
+    # Approved the moment it was asked (the clock is frozen): no approval wait to subtract.
+    backdate_status(ticket, "approved", MONDAY)
     with time_machine.travel(estimate.likely + timedelta(hours=1), tick=False):
         login(client, staff_user)
         response = client.get(reverse("analytics-ready-by"))

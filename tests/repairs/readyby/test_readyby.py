@@ -14,12 +14,12 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 
 from repairs import services
-from repairs.models import ReadyByEstimate, StatusChange, TicketEvent
+from repairs.models import ReadyByEstimate, TicketEvent
 from repairs.readyby import selectors
 from repairs.readyby.services import promise_ready_by
 from repairs.services import CustomerDetails, DeviceDetails
 from revivatech.routing import websocket_urlpatterns
-from tests.factories import TechnicianFactory, advance, make_ticket
+from tests.factories import TechnicianFactory, advance, backdate_status, make_ticket
 
 # Monday 7 December 2026, 10:00 in London: the shop is open (mon-fri 09-18, sat 10-16 by default).
 MONDAY = datetime(2026, 12, 7, 10, 0, tzinfo=UTC)
@@ -69,9 +69,8 @@ def test_fallback_uses_the_median_of_this_kind_of_device_once_there_is_history()
             "quality_check",
             "ready_for_pickup",
         )
-        changes = StatusChange.objects.filter(ticket=done)
-        changes.filter(to_status="received").update(created_at=MONDAY - timedelta(days=7, hours=1))
-        changes.filter(to_status="ready_for_pickup").update(created_at=MONDAY - timedelta(days=7, hours=-8))
+        backdate_status(done, "received", MONDAY - timedelta(days=7, hours=1))
+        backdate_status(done, "ready_for_pickup", MONDAY - timedelta(days=7, hours=-8))
     ticket = advance(make_ticket(), "received")
     estimate = ReadyByEstimate.objects.get(ticket=ticket, current=True)
     assert estimate.method == "median_by_kind"
