@@ -16,7 +16,7 @@ from repairs.presenters import event_payload
 from revivatech.routing import websocket_urlpatterns
 from tests.factories import CustomerWithLoginFactory, StaffFactory, TechnicianFactory, make_ticket
 
-pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
+pytestmark = pytest.mark.django_db(transaction=True)
 
 INTERNAL = {"charge_id": "ch_secret_123", "staff_comment": "customer was rude", "margin": 4200}
 
@@ -59,6 +59,7 @@ def _api_events(user, reference: str) -> list[dict]:
     return response.json()["events"]
 
 
+@pytest.mark.asyncio
 async def test_a_customer_gets_identical_allow_listed_payloads_from_the_api_and_the_socket():
     ticket, owner = await database_sync_to_async(_history)()
     api = await database_sync_to_async(_api_events)(owner.user, ticket.reference)
@@ -81,6 +82,7 @@ async def test_a_customer_gets_identical_allow_listed_payloads_from_the_api_and_
         assert not set(INTERNAL) & set(event["payload"])
 
 
+@pytest.mark.asyncio
 async def test_the_shop_sees_the_whole_payload_in_both():
     ticket, _owner = await database_sync_to_async(_history)()
     staff = await database_sync_to_async(StaffFactory)()
