@@ -14,6 +14,7 @@ from ..models import (
     EventKind,
     QuoteDecision,
     RepairTicket,
+    StatusChange,
 )
 from ._common import TransitionError, _actor, _lock, _record_event, retry_on_deadlock
 from .contact import confirm_contact
@@ -26,7 +27,16 @@ QUOTABLE_STATUSES = frozenset({Status.RECEIVED, Status.DIAGNOSING, Status.AWAITI
 # --- lifecycle ---------------------------------------------------------------------------------
 
 
-def _apply_transition(locked: RepairTicket, to_status: str) -> None:
+def _write_previous_release_history(locked: RepairTicket, to_status: str, *, by, note: str) -> None:
+    """Expand/contract: the event log is the status history, but the release before this one reads
+    ``StatusChange`` while both run during a rolling deploy (and again after a rollback), so the move
+    is written there too until the release that drops the table (docs/architecture.md)."""
+    StatusChange.objects.create(
+        ticket=locked, from_status=locked.status, to_status=to_status, changed_by=_actor(by), note=note
+    )
+
+
+def _apply_transition(locked: RepairTicket, to_status: str, *, by=None, note: str = "") -> None:
     """Check the move and apply it to the locked ticket; the caller records it as an event (the
     status history is the event log: repairs.selectors.status_history)."""
     if to_status not in Status.values:
@@ -41,6 +51,7 @@ def _apply_transition(locked: RepairTicket, to_status: str) -> None:
         )
     if to_status == Status.AWAITING_APPROVAL and locked.quote_amount is None:
         raise TransitionError({"status": "Send a quote before asking the customer for approval."})
+    _write_previous_release_history(locked, to_status, by=by, note=note)
     locked.status = to_status
     if to_status in STATUS_PROGRESS:
         locked.progress_percent = max(locked.progress_percent, STATUS_PROGRESS[to_status])
@@ -56,7 +67,7 @@ def transition_ticket(ticket: RepairTicket, to_status: str, *, by=None, note: st
         # The shop records an approval given in person or by phone.
         locked.quote_decision = QuoteDecision.APPROVED
         locked.quote_decided_at = timezone.now()
-    _apply_transition(locked, to_status)
+    _apply_transition(locked, to_status, by=by, note=note.strip())
     locked.save()
     if to_status == Status.RECEIVED:
         # The customer brought the device in: the shop has checked the details with them.
@@ -118,7 +129,7 @@ def decide_quote(ticket: RepairTicket, *, approved: bool, by=None, note: str = "
     note = note.strip() or (
         "Quote approved by the customer." if approved else "Quote declined by the customer."
     )
-    _apply_transition(locked, to_status)
+    _apply_transition(locked, to_status, by=by, note=note)
     locked.save()
     _record_event(
         locked,
@@ -148,6 +159,7 @@ def reopen_declined_quote(ticket: RepairTicket, *, by=None, note: str = "") -> R
     if locked.status != Status.CANCELLED or locked.quote_decision != QuoteDecision.DECLINED:
         raise TransitionError({"status": "Only a repair cancelled by declining its quote can be reopened."})
     note = note.strip() or "Quote reopened by the shop: the customer can decide again."
+    _write_previous_release_history(locked, Status.AWAITING_APPROVAL, by=by, note=note)
     locked.status = Status.AWAITING_APPROVAL
     locked.progress_percent = STATUS_PROGRESS.get(Status.AWAITING_APPROVAL, locked.progress_percent)
     locked.quote_decision = QuoteDecision.PENDING

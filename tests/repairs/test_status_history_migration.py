@@ -22,7 +22,9 @@ T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 
 
 def legacy_rows(ticket) -> None:
-    """What the previous release also wrote: a StatusChange row per status event."""
+    """What the previous release also wrote: a StatusChange row per status event, at its time (the
+    services write them too, at the real time: replaced here by rows with the events' times)."""
+    StatusChange.objects.filter(ticket=ticket).delete()
     for move in status_history(ticket):
         row = StatusChange.objects.create(
             ticket=ticket,
