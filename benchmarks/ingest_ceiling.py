@@ -448,6 +448,15 @@ def wait_settled(redis_url: str, quiet: float = 1.0, timeout: float = 120) -> di
         time.sleep(0.05)
 
 
+def cpu_seconds(pid: int) -> float | None:
+    """CPU time a process on this machine has used (Linux ``/proc``; ``None`` elsewhere)."""
+    try:
+        with open(f"/proc/{pid}/schedstat") as f:
+            return int(f.read().split()[0]) / 1e9
+    except (OSError, ValueError, IndexError):
+        return None
+
+
 # --- phases ---------------------------------------------------------------------------------------------
 
 
@@ -493,6 +502,7 @@ def run_phase(name: str, args, script: Path, probe_body: bytes, agent: str, redi
         result = {"warmup": warmup}
         if real:
             before = wait_settled(redis_url)
+            flusher_cpu = cpu_seconds(flusher.pid)
         measured = run_wrk(script, port, args.seconds, base=1_000_000)
         result.update(measured)
         if real:
@@ -500,6 +510,9 @@ def run_phase(name: str, args, script: Path, probe_body: bytes, agent: str, redi
             # connection) were still served, buffered and stored: stored >= accepted, and every row
             # stored must come from a batch the servers buffered (50 events each, none refused).
             after = wait_settled(redis_url)
+            flusher_cpu_after = cpu_seconds(flusher.pid)
+            if flusher_cpu is not None and flusher_cpu_after is not None:
+                result["flusher_cpu_s"] = flusher_cpu_after - flusher_cpu
             result["settled"] = before["settled"] and after["settled"]
             result["stored"] = after["rows"] - before["rows"]
             result["buffered_events"] = BATCH * (after["batches"] - before["batches"])
@@ -545,6 +558,11 @@ def report(results: dict, checks: Checks) -> None:
             f"c-events stored {c['stored']:,} events, {c['stored'] - c['accepted']:,} of them from requests "
             "in flight when wrk stopped (served, never counted as accepted)"
         )
+        if "flusher_cpu_s" in c:
+            print(
+                f"flusher CPU {c['flusher_cpu_s']:.2f} s for those events = "
+                f"{20_000 * c['flusher_cpu_s'] / max(1, c['stored']):.2f} s per 20,000 events"
+            )
         probe = c["probe"]
         print(
             f"throttle probe: one visitor refused (429, Retry-After {probe['retry_after']}) at request "

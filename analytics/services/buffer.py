@@ -14,9 +14,12 @@ fails is split in halves until the bad batch stands alone, each try in its own s
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from django.conf import settings
@@ -98,6 +101,24 @@ def pending_batches() -> int:
     return int(redis_client().xlen(settings.ANALYTICS_STREAM_KEY))
 
 
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector while a chunk is decoded and stored.
+
+    A chunk allocates a few hundred thousand short-lived objects (decoded batches, rows, UUIDs),
+    which triggers collections that each walk the whole process heap (Django, the ORM, the models):
+    profiled, a third to a half of the flusher's CPU. Nearly all of those objects are freed by
+    reference counting anyway; whatever cycles a chunk leaves are collected once it is re-enabled.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def flush_events(*, max_seconds: float | None = None) -> StoreResult:
     """Store what waits in the Redis stream, in transactions of about ANALYTICS_FLUSH_MAX_EVENTS
     events, until it is empty or ``max_seconds`` have passed. A no-op in direct mode."""
@@ -110,7 +131,7 @@ def flush_events(*, max_seconds: float | None = None) -> StoreResult:
     deadline = time.monotonic() + max_seconds if max_seconds else None
     IngestCursor.objects.get_or_create(name=CURSOR_NAME)
     while True:
-        with transaction.atomic():
+        with _collector_paused(), transaction.atomic():
             cursor = IngestCursor.objects.select_for_update().get(name=CURSOR_NAME)
             entries = client.xrange(key, min=f"({cursor.position}", count=entries_per_chunk)
             if not entries:
