@@ -421,9 +421,10 @@ def _insert_events(rows: list[tuple], first: datetime, last: datetime) -> None:
         partitions.ensure_for(first, last)
         with connection.cursor() as cursor:
             copy_sql = f"COPY analytics_event ({', '.join(EVENT_COLUMNS)}) FROM STDIN"
+            encode = json.JSONEncoder(separators=(",", ":")).encode  # json.dumps would build one a row
             with cursor.cursor.copy(copy_sql) as copy:
                 for row in rows:
-                    copy.write_row((*row[:-1], json.dumps(row[-1], separators=(",", ":"))))
+                    copy.write_row((*row[:-1], encode(row[-1])))
         return
     Event.objects.bulk_create(
         [
