@@ -94,6 +94,22 @@ def enqueue(batch: dict[str, Any]) -> None:
         store_isolating([("", batch, deadletters.as_text(batch))], source="direct")
 
 
+def wait_for_events(timeout: float) -> None:
+    """Return as soon as the stream holds a batch past the stored position, or after ``timeout``
+    seconds: an idle flusher starts on new events at once instead of after a fixed sleep."""
+    if mode() != "redis":
+        time.sleep(timeout)
+        return
+    import redis
+
+    position = IngestCursor.objects.filter(name=CURSOR_NAME).values_list("position", flat=True).first()
+    block_ms = max(1, int(min(timeout, 4.0) * 1000))  # under the client's 5 s socket timeout
+    try:
+        redis_client().xread({settings.ANALYTICS_STREAM_KEY: position or "0-0"}, count=1, block=block_ms)
+    except redis.RedisError:  # the next flush reports it; do not spin meanwhile
+        time.sleep(timeout)
+
+
 def pending_batches() -> int:
     """Batches waiting in the stream (0 in direct mode)."""
     if mode() != "redis":

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gc
-import time
 
 from django.core.management.base import BaseCommand
 
@@ -16,7 +15,10 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--follow", action="store_true", help="Keep flushing until interrupted.")
         parser.add_argument(
-            "--idle", type=float, default=0.5, help="Seconds to wait when the stream is empty."
+            "--idle",
+            type=float,
+            default=0.5,
+            help="Longest wait (seconds) on an empty stream; a new batch ends it at once.",
         )
 
     def handle(self, *args, follow: bool = False, idle: float = 0.5, **options):
@@ -34,5 +36,5 @@ class Command(BaseCommand):
             if not follow:
                 break
             if not result.events:
-                time.sleep(idle)
+                buffer.wait_for_events(idle)
         self.stdout.write(f"Stored {total} events.")
