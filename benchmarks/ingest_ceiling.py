@@ -448,12 +448,14 @@ def wait_settled(redis_url: str, quiet: float = 1.0, timeout: float = 120) -> di
         time.sleep(0.05)
 
 
-def cpu_seconds(pid: int) -> float | None:
-    """CPU time a process on this machine has used (Linux ``/proc``; ``None`` elsewhere)."""
+def cpu_seconds(pid: int) -> tuple[float, float] | None:
+    """(CPU time a process on this machine has used, time it spent runnable but waiting for a CPU);
+    Linux ``/proc``, ``None`` elsewhere."""
     try:
         with open(f"/proc/{pid}/schedstat") as f:
-            return int(f.read().split()[0]) / 1e9
-    except (OSError, ValueError, IndexError):
+            on_cpu, waiting = f.read().split()[:2]
+        return int(on_cpu) / 1e9, int(waiting) / 1e9
+    except (OSError, ValueError):
         return None
 
 
@@ -512,7 +514,8 @@ def run_phase(name: str, args, script: Path, probe_body: bytes, agent: str, redi
             after = wait_settled(redis_url)
             flusher_cpu_after = cpu_seconds(flusher.pid)
             if flusher_cpu is not None and flusher_cpu_after is not None:
-                result["flusher_cpu_s"] = flusher_cpu_after - flusher_cpu
+                result["flusher_cpu_s"] = flusher_cpu_after[0] - flusher_cpu[0]
+                result["flusher_waiting_s"] = flusher_cpu_after[1] - flusher_cpu[1]
             result["settled"] = before["settled"] and after["settled"]
             result["stored"] = after["rows"] - before["rows"]
             result["buffered_events"] = BATCH * (after["batches"] - before["batches"])
@@ -561,7 +564,8 @@ def report(results: dict, checks: Checks) -> None:
         if "flusher_cpu_s" in c:
             print(
                 f"flusher CPU {c['flusher_cpu_s']:.2f} s for those events = "
-                f"{20_000 * c['flusher_cpu_s'] / max(1, c['stored']):.2f} s per 20,000 events"
+                f"{20_000 * c['flusher_cpu_s'] / max(1, c['stored']):.2f} s per 20,000 events; it waited "
+                f"{c['flusher_waiting_s']:.2f} s for a CPU (runnable, other processes running)"
             )
         probe = c["probe"]
         print(
