@@ -448,6 +448,17 @@ def wait_settled(redis_url: str, quiet: float = 1.0, timeout: float = 120) -> di
         time.sleep(0.05)
 
 
+def cpu_seconds(pid: int) -> tuple[float, float] | None:
+    """(CPU time a process on this machine has used, time it spent runnable but waiting for a CPU);
+    Linux ``/proc``, ``None`` elsewhere."""
+    try:
+        with open(f"/proc/{pid}/schedstat") as f:
+            on_cpu, waiting = f.read().split()[:2]
+        return int(on_cpu) / 1e9, int(waiting) / 1e9
+    except (OSError, ValueError):
+        return None
+
+
 # --- phases ---------------------------------------------------------------------------------------------
 
 
@@ -493,6 +504,7 @@ def run_phase(name: str, args, script: Path, probe_body: bytes, agent: str, redi
         result = {"warmup": warmup}
         if real:
             before = wait_settled(redis_url)
+            flusher_cpu = cpu_seconds(flusher.pid)
         measured = run_wrk(script, port, args.seconds, base=1_000_000)
         result.update(measured)
         if real:
@@ -500,6 +512,10 @@ def run_phase(name: str, args, script: Path, probe_body: bytes, agent: str, redi
             # connection) were still served, buffered and stored: stored >= accepted, and every row
             # stored must come from a batch the servers buffered (50 events each, none refused).
             after = wait_settled(redis_url)
+            flusher_cpu_after = cpu_seconds(flusher.pid)
+            if flusher_cpu is not None and flusher_cpu_after is not None:
+                result["flusher_cpu_s"] = flusher_cpu_after[0] - flusher_cpu[0]
+                result["flusher_waiting_s"] = flusher_cpu_after[1] - flusher_cpu[1]
             result["settled"] = before["settled"] and after["settled"]
             result["stored"] = after["rows"] - before["rows"]
             result["buffered_events"] = BATCH * (after["batches"] - before["batches"])
@@ -545,6 +561,12 @@ def report(results: dict, checks: Checks) -> None:
             f"c-events stored {c['stored']:,} events, {c['stored'] - c['accepted']:,} of them from requests "
             "in flight when wrk stopped (served, never counted as accepted)"
         )
+        if "flusher_cpu_s" in c:
+            print(
+                f"flusher CPU {c['flusher_cpu_s']:.2f} s for those events = "
+                f"{20_000 * c['flusher_cpu_s'] / max(1, c['stored']):.2f} s per 20,000 events; it waited "
+                f"{c['flusher_waiting_s']:.2f} s for a CPU (runnable, other processes running)"
+            )
         probe = c["probe"]
         print(
             f"throttle probe: one visitor refused (429, Retry-After {probe['retry_after']}) at request "

@@ -14,9 +14,12 @@ fails is split in halves until the bad batch stands alone, each try in its own s
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from django.conf import settings
@@ -87,11 +90,45 @@ def enqueue(batch: dict[str, Any]) -> None:
         store_isolating([("", batch, deadletters.as_text(batch))], source="direct")
 
 
+def wait_for_events(timeout: float) -> None:
+    """Return as soon as the stream holds a batch past the stored position, or after ``timeout``
+    seconds: an idle flusher starts on new events at once instead of after a fixed sleep."""
+    if mode() != "redis":
+        time.sleep(timeout)
+        return
+    import redis
+
+    position = IngestCursor.objects.filter(name=CURSOR_NAME).values_list("position", flat=True).first()
+    block_ms = max(1, int(min(timeout, 4.0) * 1000))  # under the client's 5 s socket timeout
+    try:
+        redis_client().xread({settings.ANALYTICS_STREAM_KEY: position or "0-0"}, count=1, block=block_ms)
+    except redis.RedisError:  # the next flush reports it; do not spin meanwhile
+        time.sleep(timeout)
+
+
 def pending_batches() -> int:
     """Batches waiting in the stream (0 in direct mode)."""
     if mode() != "redis":
         return 0
     return int(redis_client().xlen(settings.ANALYTICS_STREAM_KEY))
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector while a chunk is decoded and stored.
+
+    A chunk allocates a few hundred thousand short-lived objects (decoded batches, rows, UUIDs),
+    which triggers collections that each walk the whole process heap (Django, the ORM, the models):
+    profiled, a third to a half of the flusher's CPU. Nearly all of those objects are freed by
+    reference counting anyway; whatever cycles a chunk leaves are collected once it is re-enabled.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def flush_events(*, max_seconds: float | None = None) -> StoreResult:
@@ -106,7 +143,7 @@ def flush_events(*, max_seconds: float | None = None) -> StoreResult:
     deadline = time.monotonic() + max_seconds if max_seconds else None
     IngestCursor.objects.get_or_create(name=CURSOR_NAME)
     while True:
-        with transaction.atomic():
+        with _collector_paused(), transaction.atomic():
             cursor = IngestCursor.objects.select_for_update().get(name=CURSOR_NAME)
             entries = client.xrange(key, min=f"({cursor.position}", count=entries_per_chunk)
             if not entries:

@@ -48,9 +48,13 @@ def _utm(event: list) -> dict[str, Any]:
 def cap_dimensions(batches: list[dict[str, Any]]) -> None:
     """Rewrite, in place, unknown paths and UTM values beyond the day's caps to ``"(other)"``."""
     wanted: dict[tuple[date, str], dict[str, None]] = defaultdict(dict)  # ordered: first seen first
+    days: dict[int, date] = {}  # a flush spans a day or two: one date per day, not per event
     for batch in batches:
         for event in batch["ev"]:
-            day = _day(event[1])
+            day_index = event[1] // 86_400_000
+            day = days.get(day_index)
+            if day is None:
+                day = days[day_index] = _day(event[1])
             path = _unknown_path(event)
             if path:
                 wanted[(day, PATH)][path] = None
@@ -68,17 +72,23 @@ def cap_dimensions(batches: list[dict[str, Any]]) -> None:
     caps = {PATH: settings.ANALYTICS_MAX_UNKNOWN_PATHS_PER_DAY}
     caps.update(dict.fromkeys(UTM_DIMENSIONS, settings.ANALYTICS_MAX_UTM_VALUES_PER_DAY))
     new_rows = []
+    refused = False
     for (day, dimension), values in wanted.items():
         have = admitted[(day, dimension)]
         for value in values:
-            if value not in have and len(have) < caps[dimension]:
-                have.add(value)
-                new_rows.append(DailyDimensionValue(day=day, dimension=dimension, value=value[:200]))
+            if value not in have:
+                if len(have) < caps[dimension]:
+                    have.add(value)
+                    new_rows.append(DailyDimensionValue(day=day, dimension=dimension, value=value[:200]))
+                else:
+                    refused = True
     if new_rows:
         DailyDimensionValue.objects.bulk_create(new_rows, batch_size=500, ignore_conflicts=True)
+    if not refused:  # the usual case: every value is admitted, nothing to rewrite
+        return
     for batch in batches:
         for event in batch["ev"]:
-            day = _day(event[1])
+            day = days[event[1] // 86_400_000]
             path = _unknown_path(event)
             if path and path not in admitted[(day, PATH)]:
                 event[2] = OTHER

@@ -9,6 +9,7 @@ open sessions of the identities involved, device and visitor links, then the wri
 
 from __future__ import annotations
 
+import functools
 import json
 import threading
 import time
@@ -19,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
+from django.apps import apps
 from django.conf import settings
 from django.db import OperationalError, connection, transaction
 
@@ -419,9 +421,10 @@ def _insert_events(rows: list[tuple], first: datetime, last: datetime) -> None:
         partitions.ensure_for(first, last)
         with connection.cursor() as cursor:
             copy_sql = f"COPY analytics_event ({', '.join(EVENT_COLUMNS)}) FROM STDIN"
+            encode = json.JSONEncoder(separators=(",", ":")).encode  # json.dumps would build one a row
             with cursor.cursor.copy(copy_sql) as copy:
                 for row in rows:
-                    copy.write_row((*row[:-1], json.dumps(row[-1], separators=(",", ":"))))
+                    copy.write_row((*row[:-1], encode(row[-1])))
         return
     Event.objects.bulk_create(
         [
@@ -453,17 +456,42 @@ def _upsert(
     if not rows:
         return
     columns = key_columns + add_columns
-    placeholder = "(" + ", ".join(["%s"] * len(columns)) + ")"
     updates = ", ".join(f"{c} = {table}.{c} + excluded.{c}" for c in add_columns)
+    conflict = f"ON CONFLICT ({', '.join(key_columns)}) DO UPDATE SET {updates}"
+    if connection.vendor == "postgresql":
+        # One statement whatever the number of rows: one array per column, unnested server-side
+        # (a multi-row VALUES list costs a round trip per 200 rows and is quoted parameter by
+        # parameter). Varchar columns travel as text[] so that a too-long value fails as in VALUES
+        # instead of being cut by the cast.
+        arrays = ", ".join(f"%s::{kind}[]" for kind in _array_types(table, columns))
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {table} ({', '.join(columns)}) SELECT * FROM unnest({arrays}) {conflict}",  # noqa: S608
+                [list(column) for column in zip(*rows, strict=True)],
+            )
+        return
+    placeholder = "(" + ", ".join(["%s"] * len(columns)) + ")"
     adapt = connection.ops.adapt_datetimefield_value
     with connection.cursor() as cursor:
         for chunk in _chunks(rows, 200):
             params = [adapt(v) if isinstance(v, datetime) else v for row in chunk for v in row]
             cursor.execute(
                 f"INSERT INTO {table} ({', '.join(columns)}) VALUES {', '.join([placeholder] * len(chunk))} "  # noqa: S608
-                f"ON CONFLICT ({', '.join(key_columns)}) DO UPDATE SET {updates}",
+                f"{conflict}",
                 params,
             )
+
+
+@functools.cache
+def _array_types(table: str, columns: tuple[str, ...]) -> tuple[str, ...]:
+    """PostgreSQL types of ``table``'s ``columns`` (from its model), varchar as text."""
+    model = next(m for m in apps.get_models() if m._meta.db_table == table)
+    by_column = {f.column: f for f in model._meta.concrete_fields}
+    kinds = []
+    for column in columns:
+        kind = by_column[column].db_type(connection)
+        kinds.append("text" if kind.startswith("varchar") else kind)
+    return tuple(kinds)
 
 
 def _upsert_event_rollups(counts: Counter) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import time
 from datetime import timedelta
 
 import pytest
@@ -50,6 +51,20 @@ def test_a_flush_that_rolls_back_loses_nothing_and_stores_nothing_twice(client):
     assert buffer.flush_events().events == 2
     assert buffer.flush_events().events == 0
     assert Event.objects.count() == 2
+
+
+@redis_only
+@pytest.mark.redis
+def test_an_idle_flusher_wakes_for_a_new_batch_not_for_stored_ones(client):
+    post_events(client, batch(event("pageview", "/")))
+    started = time.monotonic()
+    buffer.wait_for_events(30)  # a batch waits past the stored position: no wait
+    assert time.monotonic() - started < 10
+    assert buffer.flush_events().events == 1
+    started = time.monotonic()
+    buffer.wait_for_events(0.3)  # everything is stored: waits the whole timeout
+    assert time.monotonic() - started >= 0.25
+    assert Event.objects.count() == 1
 
 
 def test_direct_mode_stores_in_the_request(client, settings):

@@ -110,7 +110,7 @@ def histogram_counts(rows: Iterable[tuple], columns: tuple[str, ...]) -> Counter
 
 
 def add_events(rows: list[tuple], columns: tuple[str, ...]) -> int:
-    """Add stored events' web vitals to the histograms (one ``INSERT … ON CONFLICT`` per 200 rows).
+    """Add stored events' web vitals to the histograms (one ``INSERT … ON CONFLICT`` per table on PostgreSQL).
     Called by the storage in the transaction that stores the events."""
     counts = histogram_counts(rows, columns)
     if not counts:
