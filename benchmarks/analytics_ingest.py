@@ -34,7 +34,6 @@ import multiprocessing
 import os
 import random
 import secrets
-import signal
 import socket
 import statistics
 import subprocess
@@ -46,7 +45,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.common import Checks, own_database_url, static_root  # noqa: E402
+from benchmarks.common import Checks, own_database_url, static_root, stop  # noqa: E402
 
 BENCH_DB = os.environ.get("BENCH_DATABASE_URL") or own_database_url("bench_analytics")
 # Empty: a private redis-server (main). Set in the environment so uvicorn's workers read it too.
@@ -216,16 +215,6 @@ def start_server(port: int, workers: int, buffered: bool) -> subprocess.Popen:
             time.sleep(0.2)
     stop(server)
     raise RuntimeError("uvicorn did not start")
-
-
-def stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
 
 
 # --- load ---------------------------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -95,3 +96,15 @@ class Checks:
             return 1
         print(f"\n{self.name}: ran as documented (every check held)")
         return 0
+
+
+def stop(process: subprocess.Popen) -> None:
+    """Stop a server started in its own session (``start_new_session=True``) with everything it
+    started: SIGTERM to the group, SIGKILL after 15 s."""
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()

@@ -44,7 +44,6 @@ import os
 import random
 import secrets
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -54,7 +53,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.common import Checks, own_database_url, static_root  # noqa: E402
+from benchmarks.common import Checks, own_database_url, static_root, stop  # noqa: E402
 
 BENCH_DB = os.environ.get("BENCH_DATABASE_URL") or own_database_url("bench_ceiling")
 SECRET_KEY = secrets.token_urlsafe(50)
@@ -194,16 +193,6 @@ def start_server(app: str, port: int, workers: int, env: dict[str, str], ready_d
         env={**env, "BENCH_READY_DIR": str(ready_dir)},
         start_new_session=True,
     )  # fmt: skip
-
-
-def stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
 
 
 def post(port: int, body: bytes, ip: str, agent: str) -> tuple[int, dict, dict]:
