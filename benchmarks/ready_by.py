@@ -14,8 +14,10 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-FULL = ["--simulate", "600", "--months", "18", "--seed", "5"]
-SMOKE = ["--simulate", "300", "--months", "12", "--seed", "4"]
+#: simulate_shop's arguments (the shop the model is measured on)
+FULL = ["--customers", "600", "--months", "18", "--seed", "5"]
+SMOKE = ["--customers", "300", "--months", "12", "--seed", "4"]
+END = ["--end", "2026-06-15"]
 
 
 def main(argv: list[str]) -> int:
@@ -27,7 +29,8 @@ def main(argv: list[str]) -> int:
         manage = [sys.executable, "manage.py"]
         steps = [
             [*manage, "migrate", "--noinput", "-v", "0"],
-            [*manage, "ready_by_benchmark", *(SMOKE if smoke else FULL), "--end", "2026-06-15", *extra],
+            [*manage, "simulate_shop", *(SMOKE if smoke else FULL), "--namespace", "rbbench", *END],
+            [*manage, "ready_by_benchmark", *END, *extra],
         ]
         for step in steps:
             code = subprocess.run(step, cwd=ROOT, env=env).returncode  # noqa: S603

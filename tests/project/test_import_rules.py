@@ -28,10 +28,7 @@ KERNEL_FUNCTION_LEVEL_EXCEPTIONS = {
     ("revivatech/observability/metrics.py", "repairs.realtime"),
 }
 #: App-to-app imports inside functions that close a cycle, and why.
-APP_FUNCTION_LEVEL_CYCLE_EXCEPTIONS = {
-    # `manage.py ready_by_benchmark --simulate` fills the database with analytics' shop simulator.
-    ("repairs/management/commands/ready_by_benchmark.py", "analytics.scoring.simulate"),
-}
+APP_FUNCTION_LEVEL_CYCLE_EXCEPTIONS: set[tuple[str, str]] = set()
 
 
 def _imports(package: str):

@@ -1,8 +1,8 @@
 """Measure the ready-by model on a time holdout (and optionally train and persist it).
 
     manage.py ready_by_benchmark                       # on the shop's own history
-    manage.py ready_by_benchmark --simulate 600 --months 18 --seed 5 --end 2026-06-15
-                                                       # on a fresh simulate_shop history (demo/benchmark DB)
+    manage.py simulate_shop --customers 600 --months 18 --seed 5 --namespace rbbench --end 2026-06-15
+    manage.py ready_by_benchmark --end 2026-06-15       # on that simulated history (demo/benchmark DB)
 
 Prints the holdout metrics in working hours: MAE of the check-in estimate against the median-by-device
 baseline, and the actual coverage of the 80% interval. ``--save`` persists the model with its metrics
@@ -27,10 +27,6 @@ class Command(BaseCommand):
     help = "Measure (and with --save, persist) the ready-by model on a time holdout."
 
     def add_arguments(self, parser):
-        parser.add_argument("--simulate", type=int, default=0, help="Simulate this many customers first.")
-        parser.add_argument("--months", type=int, default=18)
-        parser.add_argument("--seed", type=int, default=5)
-        parser.add_argument("--namespace", default="rbbench")
         parser.add_argument(
             "--end", default="", help="YYYY-MM-DD: the history ends (and 'now' is) then, 12:00 UTC."
         )
@@ -53,20 +49,6 @@ class Command(BaseCommand):
                 now = datetime.fromisoformat(options["end"]).replace(hour=12, tzinfo=UTC)
             except ValueError as exc:
                 raise CommandError("--end must be a date: YYYY-MM-DD.") from exc
-        if options["simulate"]:
-            from analytics.scoring.simulate import SimulationRefused, simulate_shop
-
-            try:
-                result = simulate_shop(
-                    customers=options["simulate"],
-                    months=options["months"],
-                    seed=options["seed"],
-                    namespace=options["namespace"],
-                    end=now,
-                )
-            except SimulationRefused as exc:
-                raise CommandError(str(exc)) from exc
-            self.stdout.write(f"simulated {result.counts['tickets']} tickets in {result.seconds:.1f} s")
         began = time.monotonic()
         try:
             if options["save"]:

@@ -48,6 +48,7 @@ def test_trained_model_beats_the_median_by_device_and_its_interval_covers_about_
 
 @time_machine.travel(SIMULATED_NOW, tick=False)
 def test_benchmark_command_reports_the_metrics(capsys):
-    call_command("ready_by_benchmark", simulate=300, months=12, seed=2, namespace="bench", end="2026-06-15")
+    call_command("simulate_shop", customers=300, months=12, seed=2, namespace="bench", end="2026-06-15")
+    call_command("ready_by_benchmark", end="2026-06-15")
     out = capsys.readouterr().out
     assert "check-in MAE" in out and "80% interval coverage" in out
