@@ -65,6 +65,8 @@ INSTALLED_APPS = [
     "notifications",
     "payments",
     "analytics",
+    # Demo data: the shop simulator and its command (demo/); no models, URLs or tasks.
+    "demo",
     # The kernel: registers every app's Celery tasks once Django is ready (revivatech/apps.py).
     "revivatech",
     # Security hardening: login lockout, CSP, and the project's security package (settings/security.py).

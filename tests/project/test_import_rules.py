@@ -9,7 +9,7 @@ from collections import defaultdict
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-APPS = ("analytics", "notifications", "payments", "repairs")
+APPS = ("analytics", "demo", "notifications", "payments", "repairs")
 KERNEL = "revivatech"
 
 #: Kernel modules that must name apps, and why. Only these may import an app at module level.

@@ -20,9 +20,9 @@ from django.utils import timezone
 
 from analytics.scoring import selectors
 from analytics.scoring.models import CustomerScore, ModelKind, ScoringModel
-from analytics.scoring.simulate import simulate_shop
 from analytics.scoring.tasks import score_customers, train_scoring_models
 from analytics.scoring.training import load
+from demo.simulate import simulate_shop
 from repairs.models import Customer, Device, RepairTicket
 from tests.factories import CustomerFactory, make_ticket
 

@@ -9,7 +9,7 @@ from django.core.management import CommandError, call_command
 from django.db.models import Count
 
 from analytics.models import Event, Session
-from analytics.scoring.simulate import simulate_shop
+from demo.simulate import simulate_shop
 from notifications.models import Message, NotificationPreference
 from payments.models import Invoice, Payment
 from repairs.lifecycle import Status

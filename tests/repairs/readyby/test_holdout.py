@@ -9,7 +9,7 @@ import pytest
 import time_machine
 from django.core.management import call_command
 
-from analytics.scoring.simulate import simulate_shop
+from demo.simulate import simulate_shop
 from repairs.models import ReadyByEstimate, ReadyByModel
 from repairs.readyby import selectors
 from repairs.readyby.tasks import train_ready_by_model

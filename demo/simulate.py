@@ -42,6 +42,7 @@ from django.db import DEFAULT_DB_ALIAS, connections, models, transaction
 from django.utils import timezone
 
 from analytics.models import Event, EventType, Session, TrackedDevice
+from analytics.scoring.devices import CATALOGUE
 from analytics.services import partitions
 from notifications.models import Dispatch, Message, MessageKind, NotificationPreference
 from payments.lifecycle import InvoiceKind, InvoiceStatus, LineKind, PaymentStatus, Provider
@@ -58,8 +59,6 @@ from repairs.models import (
 )
 from repairs.readyby.calendar import shop_calendar
 from revivatech.events import EventKind
-
-from .devices import CATALOGUE
 
 EMAIL_DOMAIN = "{namespace}.sim.example"
 

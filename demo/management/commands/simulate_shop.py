@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from django.core.management.base import BaseCommand, CommandError
 
-from analytics.scoring.simulate import SimulationRefused, namespace_exists, simulate_shop
+from demo.simulate import SimulationRefused, namespace_exists, simulate_shop
 
 
 class Command(BaseCommand):
