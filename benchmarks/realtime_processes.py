@@ -159,7 +159,9 @@ class Tracker:
             url, origin = self.url(index)
             try:
                 async with gate:  # bounds the connects in flight, as a real crowd's spread would
-                    socket = await connect(url, origin=origin, open_timeout=60, max_queue=None)
+                    socket = await connect(
+                        url, origin=origin, open_timeout=60, close_timeout=2, max_queue=None
+                    )
                 self.socket = socket
                 self.connects += 1
                 async with socket:
@@ -230,10 +232,13 @@ async def drive(args, layer, tickets, api_token, ports, servers, ws_flags) -> di
 
     async def restart_second() -> None:
         nonlocal restarted_at
-        restarted_at = time.time()
+        began = time.monotonic()
         # SIGTERM as `docker compose restart web2`: its sockets are closed with 1012, then it starts again.
         await asyncio.to_thread(stop_server, servers[1])
+        stopped = time.monotonic()
         servers[1] = await asyncio.to_thread(start_server, layer, ports[1], ws_flags)
+        restarted_at = (stopped - began, time.monotonic() - stopped)
+        print(f"  {layer}: process 2 stopped in {restarted_at[0]:.1f} s, up again in {restarted_at[1]:.1f} s")
 
     interval = 1.0 / args.rate
     fire_started = time.monotonic()
@@ -254,15 +259,19 @@ async def drive(args, layer, tickets, api_token, ports, servers, ws_flags) -> di
     if restart_task is not None:
         await restart_task
 
+    print(f"  {layer}: {args.updates} updates fired in {time.monotonic() - fire_started:.1f} s", flush=True)
     truth = await asyncio.to_thread(expected_events, tickets)
+    drain_started = time.monotonic()
     deadline = time.monotonic() + args.drain
     while time.monotonic() < deadline and any(missing(t, truth) for t in trackers if t.first_seq is not None):
-        await asyncio.sleep(0.25)
+        await asyncio.sleep(1.0)
+    print(f"  {layer}: drained in {time.monotonic() - drain_started:.1f} s", flush=True)
     stop.set()
-    for t in trackers:
-        if t.socket is not None:
-            with contextlib.suppress(Exception):
-                await t.socket.close()
+    closing = [t.socket.close() for t in trackers if t.socket is not None]
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(asyncio.gather(*closing, return_exceptions=True), 15)
+    for task in tasks:
+        task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
 
     latencies = sorted(lat for t in trackers for lat in t.latencies)
