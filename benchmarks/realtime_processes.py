@@ -54,8 +54,16 @@ from benchmarks.common import Checks, own_database_url  # noqa: E402
 
 single.BENCH_DB = os.environ.get("BENCH_DATABASE_URL") or own_database_url("bench_realtime_processes")
 BASE_DELAY, MAX_DELAY = 0.5, 30.0  # live-tracking.js's backoff
-#: docker-compose.yml's web command, less what only matters behind its proxy.
-COMPOSE_FLAGS = ["--lifespan", "off", "--timeout-graceful-shutdown", "20"]
+#: docker-compose.yml's web command, less what only matters behind its proxy (``--ws`` adds to it:
+#: ``--ws "--ws-per-message-deflate true"`` measures uvicorn's default).
+COMPOSE_FLAGS = [
+    "--lifespan",
+    "off",
+    "--timeout-graceful-shutdown",
+    "20",
+    "--ws-per-message-deflate",
+    "false",
+]
 
 
 def server_env(layer: str) -> dict[str, str]:
@@ -375,7 +383,7 @@ def main() -> int:
     parser.add_argument("--ws", default="", help="extra uvicorn WebSocket flags")
     parser.add_argument("--no-restart", dest="restart", action="store_false")
     parser.add_argument("--connect-timeout", type=float, default=90.0)
-    parser.add_argument("--drain", type=float, default=20.0, help="seconds to wait for the last events")
+    parser.add_argument("--drain", type=float, default=45.0, help="seconds to wait for the last events")
     parser.add_argument("--smoke", action="store_true", help="200 sockets, 10 tickets, 20 updates, pubsub")
     args = parser.parse_args()
     if args.smoke:
