@@ -125,7 +125,7 @@ class Tracker:
     first_seq: int | None = None
     applied: list[int] = field(default_factory=list)
     received: list[int] = field(default_factory=list)
-    latencies: list[float] = field(default_factory=list)
+    latencies: list[tuple[float, float]] = field(default_factory=list)  # (published_at, latency)
     connects: int = 0
     attempt: int = 0
     live: asyncio.Event = field(default_factory=asyncio.Event)
@@ -146,7 +146,7 @@ class Tracker:
         if kind == "event":
             self.received.append(frame["seq"])
             if "published_at" in frame:
-                self.latencies.append(now - frame["published_at"])
+                self.latencies.append((frame["published_at"], now - frame["published_at"]))
             if self.last_seq is not None and frame["seq"] <= self.last_seq:
                 return
             self.last_seq = frame["seq"]
@@ -237,9 +237,11 @@ async def drive(args, layer, tickets, api_token, ports, servers, ws_flags) -> di
     restart_at = args.updates // 2
     restart_task = None
     restarted_at = None
+    restart_began = float("inf")  # wall clock, as published_at
 
     async def restart_second() -> None:
-        nonlocal restarted_at
+        nonlocal restarted_at, restart_began
+        restart_began = time.time()
         began = time.monotonic()
         # SIGTERM as `docker compose restart web2`: its sockets are closed with 1012, then it starts again.
         await asyncio.to_thread(stop_server, servers[1])
@@ -282,7 +284,9 @@ async def drive(args, layer, tickets, api_token, ports, servers, ws_flags) -> di
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
 
-    latencies = sorted(lat for t in trackers for lat in t.latencies)
+    latencies = sorted(lat for t in trackers for _, lat in t.latencies)
+    # Before the restart: both processes serving, no reconnect storm (the steady state).
+    steady = sorted(lat for t in trackers for at, lat in t.latencies if at < restart_began)
     counted = [t for t in trackers if t.first_seq is not None]
     expected = sum(len([s for s in truth[t.reference] if s > t.first_seq]) for t in counted)
     lost = sum(len(missing(t, truth)) for t in counted)
@@ -300,6 +304,8 @@ async def drive(args, layer, tickets, api_token, ports, servers, ws_flags) -> di
         "p50": single.percentile(latencies, 50),
         "p95": single.percentile(latencies, 95),
         "p99": single.percentile(latencies, 99),
+        "steady_p50": single.percentile(steady, 50),
+        "steady_p99": single.percentile(steady, 99),
         "live_received": len(latencies),
         "kb_per_conn": (rss_after - rss_before) / 1024 / max(1, live),
         "ws": " ".join(ws_flags),
@@ -355,7 +361,8 @@ def report(args, results: list[dict]) -> None:
     for r in results:
         print(
             f"  {r['layer']}: {r['live']}/{r['n']} live after {r['connect_s']:.1f} s, {r['expected']} events "
-            f"expected, {r['live_received']} received live, {r['api_errors']} updates refused"
+            f"expected, {r['live_received']} received live, {r['api_errors']} updates refused; before the "
+            f"restart p50 {r['steady_p50']:.1f} ms, p99 {r['steady_p99']:.1f} ms"
         )
     goal = next((r for r in results if r["layer"] == "pubsub"), None)
     if goal:
