@@ -276,6 +276,15 @@ async def drive(args, layer, tickets, api_token, ports, servers, ws_flags) -> di
     while time.monotonic() < deadline and any(missing(t, truth) for t in trackers if t.first_seq is not None):
         await asyncio.sleep(1.0)
     print(f"  {layer}: drained in {time.monotonic() - drain_started:.1f} s", flush=True)
+    # Where the CPU went (both servers, this client, all on the same cores): a saturated client
+    # shows up here before it shows up as latency.
+    server_cpu = [cpu_seconds(s.pid) for s in servers]
+    client_cpu = sum(os.times()[:2])
+    print(
+        f"  {layer}: CPU seconds: process 1 {server_cpu[0]:.0f}, process 2 (since its restart) "
+        f"{server_cpu[1]:.0f}, clients {client_cpu:.0f}; wall {time.monotonic() - started:.0f} s",
+        flush=True,
+    )
     stop.set()
     closing = [t.socket.close() for t in trackers if t.socket is not None]
     with contextlib.suppress(TimeoutError):
@@ -310,6 +319,11 @@ async def drive(args, layer, tickets, api_token, ports, servers, ws_flags) -> di
         "kb_per_conn": (rss_after - rss_before) / 1024 / max(1, live),
         "ws": " ".join(ws_flags),
     }
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
 
 
 def missing(tracker: Tracker, truth: dict[str, list[int]]) -> set[int]:
