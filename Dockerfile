@@ -9,4 +9,5 @@ RUN DJANGO_SECRET_KEY=collectstatic-only python manage.py collectstatic --noinpu
     && useradd --create-home revivatech && mkdir -p /app/var && chown -R revivatech /app/var
 USER revivatech
 EXPOSE 8000
-CMD ["uvicorn", "revivatech.asgi:application", "--host", "0.0.0.0", "--port", "8000", "--lifespan", "off", "--proxy-headers"]
+# No permessage-deflate: its zlib context per socket is most of a tracking socket's memory.
+CMD ["uvicorn", "revivatech.asgi:application", "--host", "0.0.0.0", "--port", "8000", "--lifespan", "off", "--proxy-headers", "--ws-per-message-deflate", "false"]

@@ -106,6 +106,10 @@ clean:
 bench-realtime: install-dev
 	$(PY) benchmarks/realtime_latency.py $(BENCH_ARGS)
 
+## bench-realtime-processes: 10,000 tracking sockets over two uvicorn processes, one restarted mid-run (PostgreSQL on 127.0.0.1)
+bench-realtime-processes: install-dev
+	$(PY) benchmarks/realtime_processes.py $(BENCH_ARGS)
+
 ## bench-lighthouse: Core Web Vitals budget (Lighthouse 12 on Debian's Chromium, loopback only)
 benchmarks/lighthouse/node_modules/.bin/lighthouse: benchmarks/lighthouse/package.json
 	cd benchmarks/lighthouse && npm install --no-audit --no-fund --no-package-lock

@@ -23,6 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 #: name -> the command after the interpreter (as the Makefile's target runs it, plus --smoke)
 SMOKES: dict[str, list[str]] = {
     "realtime": ["benchmarks/realtime_latency.py", "--smoke"],
+    "realtime_processes": ["benchmarks/realtime_processes.py", "--smoke"],
     "analytics": ["benchmarks/analytics_ingest.py", "--smoke"],
     "ingest_ceiling": ["benchmarks/ingest_ceiling.py", "--smoke"],
     "dashboard": ["benchmarks/dashboard_queries.py", "--smoke"],

@@ -57,6 +57,9 @@ from .roles import (
 )
 
 STAFF_STATS_INTERVAL = 5.0
+#: Answers of the shared per-event rights checks kept (oldest dropped first): a few events' worth.
+SHARED_CHECKS_KEPT = 4096
+_shared_checks: dict[tuple[str, str | None, str | None, int], asyncio.Future[bool]] = {}
 
 
 @dataclass(frozen=True)
@@ -295,7 +298,7 @@ class TicketConsumer(JsonSocket):
             return  # already sent by the catch-up
         if self.access.customer_view and not envelope["customer_visible"]:
             return
-        if not await self.check_rights():
+        if not await self.check_rights_for_event(seq):
             return
         if seq > self.last_seq + 1:
             # Something was not delivered (or is internal): the database has it, in order.
@@ -304,6 +307,27 @@ class TicketConsumer(JsonSocket):
                 await self.send_json(message)
         await self.send_json(self._decorate(self._live_message(envelope)))
         self.last_seq = seq
+
+    async def check_rights_for_event(self, seq: int) -> bool:
+        """:meth:`check_rights` before a live event. The sockets of one tracking link (no login: the
+        answer depends only on the reference, the token and the view) share one check per event in
+        this process: a link opened by hundreds costs one query per event, not hundreds."""
+        user = self.scope.get("user")
+        if self.revoked or (user is not None and user.is_authenticated):
+            return await self.check_rights()
+        key = (self.access.reference, self.token, self.view_as, seq)
+        check = _shared_checks.get(key)
+        if check is None or check.get_loop() is not asyncio.get_running_loop():
+            # A task of its own: a socket closing while it waits does not cancel the others' answer.
+            check = asyncio.ensure_future(database_sync_to_async(self.still_allowed)())
+            _shared_checks[key] = check
+            while len(_shared_checks) > SHARED_CHECKS_KEPT:
+                del _shared_checks[next(iter(_shared_checks))]
+        if await asyncio.shield(check):
+            return True
+        self.revoked = True
+        await self.close(code=FORBIDDEN)
+        return False
 
     async def resync(self) -> None:
         """Send what this socket missed while the channel layer was down (see repairs/resync.py)."""

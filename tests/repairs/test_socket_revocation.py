@@ -182,3 +182,36 @@ async def test_a_deactivated_customer_is_closed_out(people):
     owner.user.is_active = False
     await db(owner.user.save)()
     await closed_with_4403_within_a_second(socket)
+
+
+async def test_the_sockets_of_one_tracking_link_share_one_rights_check_per_event(people, monkeypatch):
+    """A link opened on many screens (a crowd on one ticket) costs one check per event, not one
+    per socket; each socket still gets the event."""
+    from repairs import consumers
+
+    ticket, tech = people["ticket"], people["tech"]
+    sockets = [await open_socket(room(ticket, token=ticket.tracking_token)) for _ in range(3)]
+    for socket in sockets:
+        await until_snapshot(socket)
+    checks = []
+    real_check = consumers.resolve_ticket_access
+    monkeypatch.setattr(
+        consumers, "resolve_ticket_access", lambda *args: checks.append(args[1]) or real_check(*args)
+    )
+
+    await db(services.transition_ticket)(ticket, "received", by=tech)
+    for socket in sockets:
+        frame = json.loads(await socket.receive_from(timeout=2))
+        assert (frame["type"], frame["kind"]) == ("event", "ticket.status_changed")
+    assert checks == [ticket.reference]
+
+
+async def test_a_shared_check_still_closes_every_socket_of_a_link_that_no_longer_holds(people):
+    ticket, tech = people["ticket"], people["tech"]
+    sockets = [await open_socket(room(ticket, token=ticket.tracking_token)) for _ in range(2)]
+    for socket in sockets:
+        await until_snapshot(socket)
+    await db(RepairTicket.objects.filter(pk=ticket.pk).update)(tracking_token="rotated-" + "x" * 40)
+    await db(services.transition_ticket)(ticket, "received", by=tech)
+    for socket in sockets:
+        assert await closed_with_4403_within_a_second(socket) == []
