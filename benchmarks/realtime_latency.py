@@ -293,6 +293,11 @@ def start_server(layer: str, port: int) -> subprocess.Popen:
         cwd=ROOT,
         env=server_env(layer),
     )
+    return wait_healthy(process, port)
+
+
+def wait_healthy(process: subprocess.Popen, port: int) -> subprocess.Popen:
+    """``process``, once its /healthz answers on ``port``; killed if it does not within 2 minutes."""
     deadline = time.monotonic() + 120  # a busy machine: importing Django alone can take 30 s
     while time.monotonic() < deadline and process.poll() is None:
         try:

@@ -92,15 +92,7 @@ def start_server(layer: str, port: int, ws_flags: list[str]) -> subprocess.Popen
         cwd=ROOT,
         env=server_env(layer),
     )
-    deadline = time.monotonic() + 120  # a busy machine: importing Django alone can take 30 s
-    while time.monotonic() < deadline and process.poll() is None:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1):
-                return process
-        except OSError:
-            time.sleep(0.2)
-    process.kill()
-    raise RuntimeError(f"server did not start (exit status {process.poll()})")
+    return single.wait_healthy(process, port)
 
 
 def stop_server(process: subprocess.Popen) -> None:
