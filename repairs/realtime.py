@@ -7,9 +7,11 @@ ticket's sequence number, and a client that missed any replays them from the dat
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import time
+from collections import Counter
 from typing import Any
 
 from asgiref.sync import async_to_sync
@@ -18,7 +20,7 @@ from django.conf import settings
 from django.db import transaction
 from django.urls import reverse
 
-from revivatech import redis_clients
+from revivatech import redis_clients, sockets
 from revivatech.events import ALL_EVENTS, DomainEvent, subscribe
 
 from .models import EventKind, TicketEvent
@@ -102,6 +104,50 @@ def event_message(
     if published_at is not None:
         message["published_at"] = published_at
     return message
+
+
+#: Live frames kept per process (oldest dropped first): a few events' worth of views and links.
+FRAMES_KEPT = 1024
+_frames: dict[tuple, str] = {}
+
+
+def live_frame(
+    envelope: dict[str, Any],
+    *,
+    customer_view: bool,
+    photo_links: bool = False,
+    tracking_token: str | None = None,
+) -> str:
+    """A live event's text frame for one view, encoded once per process.
+
+    A ticket's room can hold hundreds of sockets in one process: they send the same string
+    instead of each building, wording and encoding the event again. ``photo_links`` adds where
+    this connection may fetch a photo (through ``tracking_token``'s link, or the signed-in view).
+    """
+    photo = photo_links and envelope["kind"] == EventKind.PHOTO_ADDED
+    # published_at tells apart two events of equal reference and seq (a test database reset).
+    key = (envelope["reference"], envelope["seq"], envelope.get("published_at"), customer_view, photo_links,
+           tracking_token if photo else None)  # fmt: skip
+    frame = _frames.get(key)
+    if frame is None:
+        message = event_message(
+            reference=envelope["reference"],
+            seq=envelope["seq"],
+            kind=envelope["kind"],
+            occurred_at=envelope["occurred_at"],
+            payload=envelope["payload"],
+            customer_view=customer_view,
+            published_at=envelope.get("published_at"),
+        )
+        payload = message["payload"]
+        if photo and payload.get("photo_id"):
+            message.update(
+                photo_urls(payload["photo_id"], payload.get("width"), tracking_token=tracking_token)
+            )
+        frame = _frames[key] = sockets.encode(message)
+        while len(_frames) > FRAMES_KEPT:
+            del _frames[next(iter(_frames))]
+    return frame
 
 
 def stored_event_message(event: TicketEvent, reference: str, *, customer_view: bool) -> dict[str, Any]:
@@ -244,60 +290,70 @@ class ConnectionStats:
     """Live counts of sockets per role and per room, and of messages sent.
 
     Kept in a Redis hash when ``REDIS_URL`` is set (shared by every web process), otherwise
-    in this process's memory. Message counts are buffered and flushed at most once a second.
+    in this process's memory. On Redis, changes are summed in the process and written at most
+    once a second in one pipeline: a reconnect storm of thousands of sockets is one write a
+    second, not a connection each (which exhausted the pool). Readers in this process add what
+    is not written yet, so its own counts are exact at once; other processes see them within
+    about a second.
     """
 
     KEY = "revivatech:realtime:stats"
+    FLUSH_INTERVAL = 1.0
 
     def __init__(self) -> None:
         self._memory: dict[str, int] = {}
-        self._pending_messages = 0
-        self._last_flush = 0.0
+        self._pending: Counter[str] = Counter()
+        self._flush_task: asyncio.Task | None = None
 
-    def _redis(self):
+    def _add(self, changes: dict[str, int]) -> None:
         if not settings.REDIS_URL:
-            return None
-        return redis_clients.async_client(settings.REDIS_URL, redis_clients.REALTIME)
+            for name, delta in changes.items():
+                self._memory[name] = self._memory.get(name, 0) + delta
+                if self._memory[name] <= 0 and not name.startswith("messages"):
+                    self._memory.pop(name)
+            return
+        self._pending.update(changes)
+        task = self._flush_task
+        loop = asyncio.get_running_loop()
+        if task is None or task.done() or task.get_loop() is not loop:
+            self._flush_task = loop.create_task(self._flush_soon())
 
-    async def _incr(self, changes: dict[str, int]) -> None:
-        client = self._redis()
-        try:
-            if client is None:
-                for field, delta in changes.items():
-                    self._memory[field] = self._memory.get(field, 0) + delta
-                    if self._memory[field] <= 0 and not field.startswith("messages"):
-                        self._memory.pop(field)
-                return
-            async with client.pipeline(transaction=False) as pipe:
-                for field, delta in changes.items():
-                    pipe.hincrby(self.KEY, field, delta)
-                await pipe.execute()
-        except Exception:  # statistics must never break a socket
-            logger.warning("could not update realtime statistics", exc_info=True)
+    async def _flush_soon(self) -> None:
+        await asyncio.sleep(self.FLUSH_INTERVAL)
+        await self.flush()
 
     async def opened(self, role: str, room: str) -> None:
-        await self._incr({f"role:{role}": 1, f"room:{room}": 1})
+        self._add({f"role:{role}": 1, f"room:{room}": 1})
 
     async def closed(self, role: str, room: str) -> None:
-        await self._incr({f"role:{role}": -1, f"room:{room}": -1})
+        self._add({f"role:{role}": -1, f"room:{room}": -1})
 
     async def sent(self, count: int = 1) -> None:
-        self._pending_messages += count
-        now = time.monotonic()
-        if now - self._last_flush >= 1.0:
-            pending, self._pending_messages, self._last_flush = self._pending_messages, 0, now
-            await self._incr({"messages_sent": pending})
+        self._add({"messages_sent": count})
 
     async def flush(self) -> None:
-        if self._pending_messages:
-            pending, self._pending_messages = self._pending_messages, 0
-            await self._incr({"messages_sent": pending})
+        """Write the summed changes now (a process shutting down, a test)."""
+        pending, self._pending = self._pending, Counter()
+        changes = {name: delta for name, delta in pending.items() if delta}
+        if not changes or not settings.REDIS_URL:
+            return
+        client = redis_clients.async_client(settings.REDIS_URL, redis_clients.REALTIME)
+        try:
+            async with client.pipeline(transaction=False) as pipe:
+                for name, delta in changes.items():
+                    pipe.hincrby(self.KEY, name, delta)
+                await pipe.execute()
+        except Exception:  # statistics must never break a socket; kept for the next write
+            self._pending.update(changes)
+            logger.warning("could not update realtime statistics", exc_info=True)
 
     def _raw(self) -> dict[str, int]:
         if not settings.REDIS_URL:
             return dict(self._memory)
         client = redis_clients.sync_client(settings.REDIS_URL, redis_clients.REALTIME)
-        return {k.decode(): int(v) for k, v in client.hgetall(self.KEY).items()}
+        raw = Counter({k.decode(): int(v) for k, v in client.hgetall(self.KEY).items()})
+        raw.update(dict(self._pending))  # a copy: sockets may change it meanwhile
+        return dict(raw)
 
     def snapshot(self) -> dict[str, Any]:
         """Counts as a plain dict: {"connections": {...}, "by_role": {...}, "by_room": {...}, ...}."""
@@ -308,12 +364,13 @@ class ConnectionStats:
             "connections": sum(by_role.values()),
             "by_role": by_role,
             "by_room": dict(sorted(by_room.items(), key=lambda item: -item[1])),
-            "messages_sent": raw.get("messages_sent", 0) + self._pending_messages,
+            "messages_sent": raw.get("messages_sent", 0),
         }
 
     def reset(self) -> None:
         self._memory.clear()
-        self._pending_messages = 0
+        self._pending.clear()
+        self._flush_task = None
         if settings.REDIS_URL:
             redis_clients.sync_client(settings.REDIS_URL, redis_clients.REALTIME).delete(self.KEY)
 
