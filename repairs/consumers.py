@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hmac
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from importlib import import_module
 from typing import Any
@@ -24,6 +25,7 @@ from channels.db import database_sync_to_async
 from django.conf import settings
 from django.contrib import auth
 from django.contrib.auth.models import AnonymousUser
+from django.db import connection
 
 from revivatech import sockets
 from revivatech.events import EventKind
@@ -36,8 +38,8 @@ from .presenters import STATUS_SENTENCES
 from .readyby import selectors as readyby_selectors
 from .realtime import (
     STAFF_GROUP,
-    event_message,
     internal_group,
+    live_frame,
     photo_urls,
     public_group,
     session_group,
@@ -60,6 +62,17 @@ STAFF_STATS_INTERVAL = 5.0
 #: Answers of the shared per-event rights checks kept (oldest dropped first): a few events' worth.
 SHARED_CHECKS_KEPT = 4096
 _shared_checks: dict[tuple[str, str | None, str | None, int], asyncio.Future[bool]] = {}
+#: Where the rights checks before live events run: not the one thread that Django's views and the
+#: sockets' connects share, so an event never waits behind an HTTP request or a reconnect storm.
+_live_checks = ThreadPoolExecutor(max_workers=2, thread_name_prefix="live-rights")
+
+
+def _live_check(func):
+    if connection.vendor == "sqlite":
+        # One writer at a time there anyway, and an in-memory test database fails at once on a
+        # lock another thread holds: the shared thread, as every other database call.
+        return database_sync_to_async(func)
+    return database_sync_to_async(func, thread_sensitive=False, executor=_live_checks)
 
 
 @dataclass(frozen=True)
@@ -150,7 +163,7 @@ class JsonSocket(sockets.JsonSocket):
         """Check the rights again; close the socket with 4403 if they are gone."""
         if self.revoked:
             return False
-        if await database_sync_to_async(self.still_allowed)(session_ended=session_ended):
+        if await _live_check(self.still_allowed)(session_ended=session_ended):
             return True
         self.revoked = True
         await self.close(code=FORBIDDEN)
@@ -162,10 +175,21 @@ class JsonSocket(sockets.JsonSocket):
 
     async def dispatch(self, message: dict[str, Any]) -> None:
         with delivering(message):  # logs a live event with the request id that caused it
-            await super().dispatch(message)
+            if message["type"] == "ticket.event":
+                # Straight to the handler: channels would first close stale database connections
+                # through the one sync thread, a hop per socket per event queued behind the HTTP
+                # views. These handlers reach the database only via database_sync_to_async,
+                # which closes them itself.
+                await self.ticket_event(message)
+            else:
+                await super().dispatch(message)
 
     async def send_json(self, content: dict[str, Any]) -> None:
-        await super().send_json(content)
+        await self.send_frame(sockets.encode(content))
+
+    async def send_frame(self, frame: str) -> None:
+        """Send an already encoded frame (see repairs.realtime.live_frame)."""
+        await self.send(text_data=frame)
         await stats.sent()
 
     async def start_counting(self, role: str, room: str) -> None:
@@ -305,7 +329,14 @@ class TicketConsumer(JsonSocket):
             missing = await database_sync_to_async(self._between)(self.last_seq, seq)
             for message in missing:
                 await self.send_json(message)
-        await self.send_json(self._decorate(self._live_message(envelope)))
+        await self.send_frame(
+            live_frame(
+                envelope,
+                customer_view=self.access.customer_view,
+                photo_links=True,
+                tracking_token=self.access.tracking_token,
+            )
+        )
         self.last_seq = seq
 
     async def check_rights_for_event(self, seq: int) -> bool:
@@ -319,7 +350,7 @@ class TicketConsumer(JsonSocket):
         check = _shared_checks.get(key)
         if check is None or check.get_loop() is not asyncio.get_running_loop():
             # A task of its own: a socket closing while it waits does not cancel the others' answer.
-            check = asyncio.ensure_future(database_sync_to_async(self.still_allowed)())
+            check = asyncio.ensure_future(_live_check(self.still_allowed)())
             _shared_checks[key] = check
             while len(_shared_checks) > SHARED_CHECKS_KEPT:
                 del _shared_checks[next(iter(_shared_checks))]
@@ -342,17 +373,6 @@ class TicketConsumer(JsonSocket):
     async def disconnect(self, code: int) -> None:
         resync.unregister(self)
         await super().disconnect(code)
-
-    def _live_message(self, envelope: dict[str, Any]) -> dict[str, Any]:
-        return event_message(
-            reference=envelope["reference"],
-            seq=envelope["seq"],
-            kind=envelope["kind"],
-            occurred_at=envelope["occurred_at"],
-            payload=envelope["payload"],
-            customer_view=self.access.customer_view,
-            published_at=envelope.get("published_at"),
-        )
 
     def _between(self, after: int, before: int) -> list[dict[str, Any]]:
         ticket = RepairTicket.objects.get(pk=self.access.ticket_id)
@@ -412,17 +432,7 @@ class TechnicianConsumer(JsonSocket):
     async def ticket_event(self, envelope: dict[str, Any]) -> None:
         if not await self.check_rights():
             return
-        await self.send_json(
-            event_message(
-                reference=envelope["reference"],
-                seq=envelope["seq"],
-                kind=envelope["kind"],
-                occurred_at=envelope["occurred_at"],
-                payload=envelope["payload"],
-                customer_view=False,
-                published_at=envelope.get("published_at"),
-            )
-        )
+        await self.send_frame(live_frame(envelope, customer_view=False))
 
 
 class StaffConsumer(TechnicianConsumer):

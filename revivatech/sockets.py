@@ -17,6 +17,11 @@ FORBIDDEN = 4403
 MAX_CLIENT_FRAME = 4096
 
 
+def encode(content: dict[str, Any]) -> str:
+    """A message as the text of one frame (compact JSON). Encode once, send to many."""
+    return json.dumps(content, separators=(",", ":"), default=str)
+
+
 class JsonSocket(AsyncWebsocketConsumer):
     """JSON frames, error frames for bad input, and a refusal that closes before any data."""
 
@@ -24,7 +29,7 @@ class JsonSocket(AsyncWebsocketConsumer):
     not_a_message_error = 'Each frame must be a JSON object with a "type", e.g. {"type": "ping"}.'
 
     async def send_json(self, content: dict[str, Any]) -> None:
-        await self.send(text_data=json.dumps(content, separators=(",", ":"), default=str))
+        await self.send(text_data=encode(content))
 
     async def send_error(self, message: str) -> None:
         await self.send_json({"type": "error", "message": message})

@@ -8,8 +8,8 @@ a well-formed one. It logs ``socket_connected`` / ``socket_refused`` / ``socket_
 
 :func:`delivering` is used by the consumers around each channel-layer message: a live ticket
 event carries, in its envelope's ``meta`` (never sent to clients), the ``request_id`` of the
-HTTP request (or task) that caused it, so the ``socket_event_delivered`` line ties the socket
-back to that request.
+HTTP request (or task) that caused it, so the ``socket_event_received`` line (once per process)
+and the ``socket_event_delivered`` lines (per socket, at DEBUG) tie it back to that request.
 """
 
 from __future__ import annotations
@@ -110,20 +110,39 @@ class SocketObservabilityMiddleware:
                     closed(None, "server")
 
 
+#: Live events this process has logged once (oldest dropped first).
+ANNOUNCED_KEPT = 1024
+_announced: dict[tuple, None] = {}
+
+
 @contextlib.contextmanager
 def delivering(message: dict[str, Any]) -> Iterator[None]:
-    """Around a consumer's handling of one channel-layer message (see module docstring)."""
+    """Around a consumer's handling of one channel-layer message (see module docstring).
+
+    A live event is logged once per process at INFO (``socket_event_received``, with the
+    ``request_id`` that caused it) and once per socket at DEBUG (``socket_event_delivered``, with
+    the socket's ``connection_id``): a ticket followed by hundreds of sockets is one line per
+    process, and the per-socket lines cost nothing unless asked for (``LOG_LEVEL_SOCKETS=DEBUG``).
+    """
     if message.get("type") != "ticket.event":
         yield
         return
     meta = message.get("meta") or {}
-    # While delivering, request_id is the request that caused the event (not the handshake's).
+    fields = {"reference": message.get("reference"), "seq": message.get("seq"), "kind": message.get("kind")}
+    key = (fields["reference"], fields["seq"], message.get("published_at"))
+    first = key not in _announced
+    debug = logger.isEnabledFor(logging.DEBUG)
+    if not (first or debug):
+        yield  # the common case, kept cheap: binding context variables costs more than a delivery
+        return
+    # While logging, request_id is the request that caused the event (not the handshake's).
     bind = {"request_id": meta["request_id"]} if meta.get("request_id") else {}
     with structlog.contextvars.bound_contextvars(**bind):
-        logger.info(
-            "socket_event_delivered",
-            reference=message.get("reference"),
-            seq=message.get("seq"),
-            kind=message.get("kind"),
-        )
+        if first:
+            _announced[key] = None
+            while len(_announced) > ANNOUNCED_KEPT:
+                del _announced[next(iter(_announced))]
+            logger.info("socket_event_received", **fields)
+        if debug:
+            logger.debug("socket_event_delivered", **fields)
         yield

@@ -4,6 +4,7 @@ with the request id of the HTTP request that caused it (never shown to the clien
 from __future__ import annotations
 
 import json
+import logging
 import re
 
 import pytest
@@ -90,7 +91,19 @@ async def test_a_refused_socket_is_logged_as_refused_with_no_token_in_the_line(p
     assert "wrong-token-value" not in json_logs.stream.getvalue()
 
 
-async def test_a_live_event_is_logged_with_the_request_id_of_the_request_that_caused_it(people, json_logs):
+@pytest.fixture
+def socket_debug_lines():
+    """LOG_LEVEL_SOCKETS=DEBUG, as an operator following one socket would set it."""
+    sockets_logger = logging.getLogger("revivatech.sockets")
+    previous = sockets_logger.level
+    sockets_logger.setLevel(logging.DEBUG)
+    yield
+    sockets_logger.setLevel(previous)
+
+
+async def test_a_live_event_is_logged_with_the_request_id_of_the_request_that_caused_it(
+    people, json_logs, socket_debug_lines
+):
     ticket, tech, staff = people["ticket"], people["tech"], people["staff"]
     customer = await open_socket(f"/ws/repairs/{ticket.reference}/?token={ticket.tracking_token}")
     stream = await open_socket("/ws/staff/", staff)
@@ -119,6 +132,12 @@ async def test_a_live_event_is_logged_with_the_request_id_of_the_request_that_ca
     # Nothing of it reaches a client.
     for frame in (customer_frame, staff_frame):
         assert "meta" not in frame and "request_id" not in json.dumps(frame)
+    # Once per process at INFO, whatever the number of sockets...
+    received = json_logs.where(event="socket_event_received", request_id=request_id)
+    assert [(line["kind"], line["seq"], line["level"]) for line in received] == [
+        ("ticket.status_changed", 2, "info")
+    ]
+    # ...and once per socket at DEBUG (LOG_LEVEL_SOCKETS=DEBUG; the fixture logs DEBUG for sockets).
     delivered = json_logs.where(event="socket_event_delivered", request_id=request_id)
     assert len(delivered) == 2  # the customer's room and the staff stream
     connection_ids = {line["connection_id"] for line in json_logs.where(event="socket_connected")}
