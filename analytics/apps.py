@@ -24,15 +24,17 @@ class AnalyticsConfig(AppConfig):
         # web-vital histograms; after the commit, the live dashboard's counters and pushes.
         from .dashboard import rollups as dashboard_rollups
         from .dashboard.services import on_domain_event as dashboard_on_domain_event
-        from .dashboard.services import on_events_stored
+        from .dashboard.services import on_events_stored, push_alerts
+        from .monitoring.services import alerts as monitoring_alerts
         from .monitoring.services import vitals as monitoring_vitals
         from .services import storage
 
         storage.on_stored(dashboard_rollups.add_stored_chunk)
         storage.on_stored(monitoring_vitals.add_stored_chunk)
         storage.on_stored(on_events_stored, after_commit=True)
-        # A tick on domain events.
+        # A tick on domain events; alerts raised, updated or resolved go to open dashboards.
         events.subscribe(events.ALL_EVENTS, dashboard_on_domain_event)
+        monitoring_alerts.on_alerts_changed(push_alerts)
 
         # Before repairs (900) anonymises the customer: analytics finds its data through the links.
         privacy.register(

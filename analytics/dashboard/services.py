@@ -195,6 +195,20 @@ def on_events_stored(chunk: StoredChunk) -> None:
         logger.exception("dashboard: could not react to stored events")
 
 
+def push_alerts(alerts: list[dict[str, Any]]) -> int:
+    """Send changed alerts (``analytics.monitoring.services.alerts.alert_dict`` shapes) to the live
+    dashboard (``dashboard.alert``); registered with ``on_alerts_changed`` in analytics/apps.py. A
+    channel-layer fault is logged, never raised (the alert is stored and the page reads it on load)."""
+    pushed = 0
+    for alert in alerts:
+        try:
+            push_to_dashboard({"type": "dashboard.alert", "alert": alert})
+            pushed += 1
+        except Exception:
+            logger.warning("could not push alert %s to the dashboard", alert["id"], exc_info=True)
+    return pushed
+
+
 def on_domain_event(event: DomainEvent) -> None:
     """A ticket or payment changed: open dashboards recompute tickets, workload and revenue."""
     request_tick(event.name)
