@@ -12,9 +12,11 @@ from django.utils import timezone
 from django.utils.functional import cached_property
 
 from repairs.roles import is_shop_staff
-from revivatech.admin_mixins import ReadOnlyAdminMixin
 
+from .admin_base import StaffReadOnlyAdmin
 from .models import ConsentRecord, CustomerPersonalData, DeadLetterBatch, Session, TrackedDevice
+from .monitoring import admin as monitoring_admin  # noqa: F401  (alerts and alert opt-ins)
+from .scoring import admin as scoring_admin  # noqa: F401  (scoring models and customer scores)
 from .services import deadletters
 from .services.gdpr import archive_json, erase_customer, export_customer
 
@@ -35,16 +37,6 @@ class EstimatedCountPaginator(Paginator):
             if row and row[0] > 10_000:
                 return int(row[0])
         return super().count
-
-
-class StaffReadOnlyAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    """Visible to shop staff; nothing is edited by hand (services write)."""
-
-    def has_module_permission(self, request: HttpRequest) -> bool:
-        return is_shop_staff(request.user)
-
-    def has_view_permission(self, request: HttpRequest, obj=None) -> bool:
-        return is_shop_staff(request.user)
 
 
 @admin.register(DeadLetterBatch)
@@ -182,10 +174,3 @@ class CustomerPersonalDataAdmin(StaffReadOnlyAdmin):
             request, f"Erased the personal data of {erased} customer(s) in every app.", messages.SUCCESS
         )
         return None
-
-
-# Alerts and alert opt-ins (analytics/monitoring).
-from .monitoring import admin as monitoring_admin  # noqa: E402,F401
-
-# Customer scoring models and scores (analytics/scoring).
-from .scoring import admin as scoring_admin  # noqa: E402,F401

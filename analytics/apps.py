@@ -19,14 +19,22 @@ class AnalyticsConfig(AppConfig):
             events.subscribe(name, on_domain_event)
         user_logged_in.connect(on_user_logged_in, dispatch_uid="analytics-link-on-login")
 
-        # The live dashboard: counters and pushes after events are stored; a tick on domain events.
+        # The parts above the storage keep their aggregates through its hooks (the storage imports
+        # none of them): in the storing transaction, the dashboard's daily rollups and monitoring's
+        # web-vital histograms; after the commit, the live dashboard's counters and pushes.
+        from .dashboard import rollups as dashboard_rollups
         from .dashboard.services import on_domain_event as dashboard_on_domain_event
-        from .dashboard.services import on_events_stored
+        from .dashboard.services import on_events_stored, push_alerts
+        from .monitoring.services import alerts as monitoring_alerts
+        from .monitoring.services import vitals as monitoring_vitals
         from .services import storage
 
-        if on_events_stored not in storage.STORED_HOOKS:
-            storage.STORED_HOOKS.append(on_events_stored)
+        storage.on_stored(dashboard_rollups.add_stored_chunk)
+        storage.on_stored(monitoring_vitals.add_stored_chunk)
+        storage.on_stored(on_events_stored, after_commit=True)
+        # A tick on domain events; alerts raised, updated or resolved go to open dashboards.
         events.subscribe(events.ALL_EVENTS, dashboard_on_domain_event)
+        monitoring_alerts.on_alerts_changed(push_alerts)
 
         # Before repairs (900) anonymises the customer: analytics finds its data through the links.
         privacy.register(

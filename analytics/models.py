@@ -13,35 +13,22 @@ from django.db import models
 
 from repairs.models import Customer
 
-
-class EventType(models.IntegerChoices):
-    """Stored as a small integer; the tracker and the API use the names."""
-
-    PAGEVIEW = 1, "pageview"
-    CLICK = 2, "click"
-    SCROLL = 3, "scroll"
-    FORM_START = 4, "form_start"
-    FIELD_FOCUS = 5, "field_focus"
-    FORM_SUBMIT = 6, "form_submit"
-    FORM_ABANDON = 7, "form_abandon"
-    BOOKING_STARTED = 8, "booking_started"
-    BOOKING_COMPLETED = 9, "booking_completed"
-    QUOTE_APPROVED = 10, "quote_approved"
-    QUOTE_DECLINED = 11, "quote_declined"
-    PAYMENT_STARTED = 12, "payment_started"
-    PAYMENT_SUCCEEDED = 13, "payment_succeeded"
-    PAYMENT_FAILED = 14, "payment_failed"
-    RAGE_CLICK = 15, "rage_click"
-    DEAD_CLICK = 16, "dead_click"
-    EXIT_INTENT = 17, "exit_intent"
-    PAGE_LEAVE = 18, "page_leave"
-    WEB_VITAL = 19, "web_vital"
-    JS_ERROR = 20, "js_error"
-    CUSTOM = 21, "custom"
-
-
-EVENT_TYPE_BY_NAME: dict[str, int] = {label: value for value, label in EventType.choices}
-EVENT_NAME_BY_TYPE: dict[int, str] = {value: label for value, label in EventType.choices}
+# The parts keep their models in their own modules; Django registers the models of the ``analytics``
+# app from this module, so each is named here (no star import). None of them imports this module.
+from .dashboard.models import (  # noqa: F401  (daily rollups and slices, analytics/dashboard)
+    DailyEventRollup,
+    DailyEventSlice,
+    DailySessionRollup,
+    DailySessionSlice,
+)
+from .event_types import EVENT_NAME_BY_TYPE, EVENT_TYPE_BY_NAME, EventType  # noqa: F401
+from .monitoring.models import (  # noqa: F401  (alerts, opt-ins, web-vital histograms)
+    Alert,
+    AlertSubscription,
+    WebVitalDailyHistogram,
+    WebVitalHistogram,
+)
+from .scoring.models import CustomerScore, ScoringModel  # noqa: F401  (analytics/scoring)
 
 
 class DeviceType(models.TextChoices):
@@ -339,119 +326,3 @@ class CustomerPersonalData(Customer):
         proxy = True
         verbose_name = "customer personal data"
         verbose_name_plural = "customer personal data (GDPR export and erasure)"
-
-
-class DailyEventRollup(models.Model):
-    """Event counts per UTC day × type × device type × browser × country × UTM source, and page for
-    page views only (other types keep ``path`` empty, which keeps the table small). Incremented in
-    the same transaction as :class:`EventRollup`; the live dashboard reads it for whole days."""
-
-    day = models.DateField()
-    type = models.PositiveSmallIntegerField(choices=EventType.choices)
-    path = models.CharField(max_length=200, blank=True)
-    device_type = models.CharField(max_length=8, blank=True)
-    browser = models.CharField(max_length=40, blank=True)
-    country = models.CharField(max_length=2, blank=True)
-    utm_source = models.CharField(max_length=100, blank=True)
-    count = models.BigIntegerField(default=0)
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(
-                fields=["day", "type", "path", "device_type", "browser", "country", "utm_source"],
-                name="analytics_dailyeventrollup_dims",
-            )
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.day} {self.get_type_display()} {self.path}: {self.count}"
-
-
-class DailySessionRollup(models.Model):
-    """Sessions per UTC start day × device type × browser × country × UTM source (no entry page),
-    kept exact like :class:`SessionRollup` and in the same transaction."""
-
-    day = models.DateField()
-    device_type = models.CharField(max_length=8, blank=True)
-    browser = models.CharField(max_length=40, blank=True)
-    country = models.CharField(max_length=2, blank=True)
-    utm_source = models.CharField(max_length=100, blank=True)
-    sessions = models.BigIntegerField(default=0)
-    bounces = models.BigIntegerField(default=0)
-    conversions = models.BigIntegerField(default=0)
-    pageviews = models.BigIntegerField(default=0)
-    duration_seconds = models.BigIntegerField(default=0)
-    engaged_ms = models.BigIntegerField(default=0)
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(
-                fields=["day", "device_type", "browser", "country", "utm_source"],
-                name="analytics_dailysessionrollup_dims",
-            )
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.day}: {self.sessions} sessions"
-
-
-# The monitoring and scoring parts keep their models in their own modules; Django registers the models
-# of the ``analytics`` app from this module, so they are named here (no star import).
-from .monitoring.models import (  # noqa: E402,F401
-    Alert,
-    AlertSubscription,
-    WebVitalDailyHistogram,
-    WebVitalHistogram,
-)
-from .scoring.models import CustomerScore, ScoringModel  # noqa: E402,F401
-
-
-class DailyEventSlice(models.Model):
-    """Event counts per UTC day × type (× page for page views) for the whole site and for each
-    one-dimension segment (``segment`` = ``""`` or ``"device_type=mobile"``, ``"country=GB"`` …): each
-    event adds to five rows. The dashboard answers unsegmented and one-dimension views from a few
-    hundred rows (index range on segment and day); views of two or more dimensions read
-    :class:`DailyEventRollup`."""
-
-    segment = models.CharField(max_length=120, blank=True)
-    day = models.DateField()
-    type = models.PositiveSmallIntegerField(choices=EventType.choices)
-    path = models.CharField(max_length=200, blank=True)
-    count = models.BigIntegerField(default=0)
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(
-                fields=["segment", "day", "type", "path"], name="analytics_dailyeventslice_dims"
-            )
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.day} [{self.segment or 'all'}] {self.get_type_display()} {self.path}: {self.count}"
-
-
-class DailySessionSlice(models.Model):
-    """Session figures per UTC start day, for the whole site and each one-dimension segment (as
-    :class:`DailyEventSlice`), in total (``dimension`` = ``""``) and broken down by each segment
-    dimension (``dimension`` = ``"browser"``, ``value`` = ``"Firefox"``)."""
-
-    segment = models.CharField(max_length=120, blank=True)
-    dimension = models.CharField(max_length=20, blank=True)
-    day = models.DateField()
-    value = models.CharField(max_length=100, blank=True)
-    sessions = models.BigIntegerField(default=0)
-    bounces = models.BigIntegerField(default=0)
-    conversions = models.BigIntegerField(default=0)
-    pageviews = models.BigIntegerField(default=0)
-    duration_seconds = models.BigIntegerField(default=0)
-    engaged_ms = models.BigIntegerField(default=0)
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(
-                fields=["segment", "dimension", "day", "value"], name="analytics_dailysessionslice_dims"
-            )
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.day} [{self.segment or 'all'}] {self.dimension}={self.value}: {self.sessions} sessions"

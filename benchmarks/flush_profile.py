@@ -133,7 +133,6 @@ def profile_flush() -> dict:
         (storage, "_open_sessions"),
         (storage, "_customer_links"),
         (storage.caps, "cap_dimensions"),
-        (storage.vital_histograms, "add_events"),
         (storage, "_store"),
         (buffer, "store_isolating"),
     ]:
@@ -148,16 +147,26 @@ def profile_flush() -> dict:
                 functions[_name] += time.perf_counter() - start
 
         setattr(module, name, wrapped)
-    hooks = list(storage.STORED_HOOKS)
-    storage.STORED_HOOKS[:] = []
-    for hook in hooks:
+    # The storage's hooks (the daily rollups and web-vital histograms in the transaction, the live
+    # dashboard after the commit), each timed under its module and name.
+    hooks = {
+        "in_transaction": list(storage.HOOKS.in_transaction),
+        "on_commit": list(storage.HOOKS.after_commit),
+    }
+    for when, registered in (
+        ("in_transaction", storage.HOOKS.in_transaction),
+        ("on_commit", storage.HOOKS.after_commit),
+    ):
+        for index, hook in enumerate(registered):
 
-        def timed_hook(rows, _hook=hook):
-            start = time.perf_counter()
-            _hook(rows)
-            functions[f"on_commit {getattr(_hook, '__qualname__', _hook)}"] += time.perf_counter() - start
+            def timed_hook(chunk, _hook=hook, _label=f"{when} {hook.__module__}.{hook.__qualname__}"):
+                start = time.perf_counter()
+                try:
+                    _hook(chunk)
+                finally:
+                    functions[_label] += time.perf_counter() - start
 
-        storage.STORED_HOOKS.append(timed_hook)
+            registered[index] = timed_hook
     client = buffer.redis_client()
     for name in ("xrange", "xtrim"):
         original = getattr(client, name)
@@ -203,7 +212,8 @@ def profile_flush() -> dict:
     finally:
         for (module, name), original in originals.items():
             setattr(module, name, original)
-        storage.STORED_HOOKS[:] = hooks
+        storage.HOOKS.in_transaction[:] = hooks["in_transaction"]
+        storage.HOOKS.after_commit[:] = hooks["on_commit"]
         del client.xrange, client.xtrim, connection.commit
         gc.callbacks.remove(on_collection)
     return {

@@ -8,8 +8,9 @@
   by each dimension. A dashboard view with no segment or a one-dimension segment (the usual ones)
   reads a few hundred slice rows whatever the traffic; two or more dimensions read the daily cube.
 
-:func:`add_event_counts` and :func:`add_session_deltas` are called by ``analytics.services.storage``
-with the hourly increments it has just applied. :func:`backfill_sql` is the same arithmetic in SQL,
+:func:`add_stored_chunk` is registered on the storage (``storage.on_stored``, in the storing
+transaction; see analytics/apps.py) and hands :func:`add_event_counts` and :func:`add_session_deltas`
+the hourly increments the storage has just applied. :func:`backfill_sql` is the same arithmetic in SQL,
 from the hourly rollups (the migration and the benchmark use it).
 """
 
@@ -19,6 +20,8 @@ from collections import Counter, defaultdict
 from datetime import UTC, datetime
 
 from ..models import DailyEventRollup, DailyEventSlice, DailySessionRollup, DailySessionSlice, EventType
+from ..services.storage import StoredChunk
+from ..services.upserts import add_rows
 
 SEGMENT_DIMENSIONS = ("device_type", "browser", "country", "utm_source")
 SESSION_METRICS = ("sessions", "bounces", "conversions", "pageviews", "duration_seconds", "engaged_ms")
@@ -36,10 +39,10 @@ def _segments(dims: tuple[str, ...]) -> list[str]:
     ]
 
 
-def _upsert(*args) -> None:
-    from ..services.storage import _upsert as upsert
-
-    upsert(*args)
+def add_stored_chunk(chunk: StoredChunk) -> None:
+    """The storage's in-transaction hook: the daily rollups and slices grow with the hourly ones."""
+    add_event_counts(chunk.event_counts)
+    add_session_deltas(chunk.session_deltas)
 
 
 def add_event_counts(counts: Counter) -> None:
@@ -53,13 +56,13 @@ def add_event_counts(counts: Counter) -> None:
         cube[(day, event_type, page, *dims)] += count
         for segment in _segments(tuple(dims)):
             slices[(segment, day, event_type, page)] += count
-    _upsert(
+    add_rows(
         DailyEventRollup._meta.db_table,
         ("day", "type", "path", *SEGMENT_DIMENSIONS),
         ("count",),
         [(*key, n) for key, n in cube.items()],
     )
-    _upsert(
+    add_rows(
         DailyEventSlice._meta.db_table,
         ("segment", "day", "type", "path"),
         ("count",),
@@ -83,13 +86,13 @@ def add_session_deltas(rows: list[tuple]) -> None:
         for total in targets:
             for index, value in enumerate(values):
                 total[index] += value
-    _upsert(
+    add_rows(
         DailySessionRollup._meta.db_table,
         ("day", *SEGMENT_DIMENSIONS),
         SESSION_METRICS,
         [(*key, *values) for key, values in cube.items() if any(values)],
     )
-    _upsert(
+    add_rows(
         DailySessionSlice._meta.db_table,
         ("segment", "dimension", "day", "value"),
         SESSION_METRICS,

@@ -2,8 +2,8 @@
 
 :func:`build_dashboard` gathers every panel for a set of filters from the rollups, the live
 counters and the other apps' selectors (tickets, revenue) plus analytics.monitoring's alerts and
-web vitals. :func:`on_events_stored` (registered on the storage's
-after-commit hook) feeds the live counters and pushes activity items and a tick;
+web vitals. :func:`on_events_stored` (registered with ``storage.on_stored(...,
+after_commit=True)`` in analytics/apps.py) feeds the live counters and pushes activity items and a tick;
 :func:`on_domain_event` ticks when a ticket or payment changes.
 """
 
@@ -23,6 +23,7 @@ from revivatech.money import minor_to_decimal_string
 from ..models import EVENT_NAME_BY_TYPE, EventType
 from ..monitoring import selectors as monitoring_selectors
 from ..selectors import Segment
+from ..services.storage import StoredChunk
 from . import live, selectors
 from .filters import DashboardFilters
 from .realtime import push_to_dashboard, request_tick
@@ -170,8 +171,9 @@ def build_dashboard(filters: DashboardFilters, now: datetime | None = None) -> d
 # --- keeping open dashboards live -----------------------------------------------------------------------
 
 
-def on_events_stored(rows: list[tuple]) -> None:
+def on_events_stored(chunk: StoredChunk) -> None:
     """After a batch of events is committed: live counters, activity items, one tick."""
+    rows = chunk.events
     try:
         live.record(rows)
         activity_types = set(selectors.ACTIVITY_TYPES)
@@ -191,6 +193,20 @@ def on_events_stored(rows: list[tuple]) -> None:
         request_tick("events")
     except Exception:  # never into the storing code
         logger.exception("dashboard: could not react to stored events")
+
+
+def push_alerts(alerts: list[dict[str, Any]]) -> int:
+    """Send changed alerts (``analytics.monitoring.services.alerts.alert_dict`` shapes) to the live
+    dashboard (``dashboard.alert``); registered with ``on_alerts_changed`` in analytics/apps.py. A
+    channel-layer fault is logged, never raised (the alert is stored and the page reads it on load)."""
+    pushed = 0
+    for alert in alerts:
+        try:
+            push_to_dashboard({"type": "dashboard.alert", "alert": alert})
+            pushed += 1
+        except Exception:
+            logger.warning("could not push alert %s to the dashboard", alert["id"], exc_info=True)
+    return pushed
 
 
 def on_domain_event(event: DomainEvent) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib import admin, messages
 from django.http import HttpRequest
 
-from ..admin import StaffReadOnlyAdmin
+from ..admin_base import StaffReadOnlyAdmin
 from .models import Alert, AlertStatus, AlertSubscription
 from .services import detection
 

@@ -21,7 +21,7 @@ from .serializers import (
     WebVitalsQuerySerializer,
     WebVitalsSerializer,
 )
-from .services import detection, notify, vitals
+from .services import alerts, detection, notify, vitals
 
 
 def _query(serializer_class, request: Request) -> dict:
@@ -45,7 +45,7 @@ class AlertListView(APIView):
             found = found.filter(metric=params["metric"])
         paginator = self.pagination_class()
         page = paginator.paginate_queryset(found, request, view=self)
-        return paginator.get_paginated_response([detection.alert_dict(alert) for alert in page])
+        return paginator.get_paginated_response([alerts.alert_dict(alert) for alert in page])
 
 
 class AlertAcknowledgeView(APIView):
@@ -59,7 +59,7 @@ class AlertAcknowledgeView(APIView):
     )
     def post(self, request: Request, pk: int) -> Response:
         alert = detection.acknowledge(get_object_or_404(Alert, pk=pk), request.user)
-        return Response(detection.alert_dict(alert))
+        return Response(alerts.alert_dict(alert))
 
 
 class AlertResolveView(APIView):
@@ -74,7 +74,7 @@ class AlertResolveView(APIView):
     )
     def post(self, request: Request, pk: int) -> Response:
         alert = detection.resolve_by_staff(get_object_or_404(Alert, pk=pk), request.user)
-        return Response(detection.alert_dict(alert))
+        return Response(alerts.alert_dict(alert))
 
 
 class AlertSubscriptionView(APIView):

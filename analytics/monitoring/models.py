@@ -1,7 +1,7 @@
 """Monitoring: anomaly alerts on the hourly rollups, staff opt-ins for alert notifications, and the
 web-vitals histograms the p75 panel reads.
 
-These models belong to the ``analytics`` app (imported at the bottom of ``analytics/models.py``).
+These models belong to the ``analytics`` app (named in ``analytics/models.py``).
 """
 
 from __future__ import annotations

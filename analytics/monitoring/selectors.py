@@ -10,7 +10,7 @@ from django.db.models import QuerySet
 from ..selectors import Segment
 from .models import Alert, AlertStatus
 from .services import vitals
-from .services.detection import alert_dict
+from .services.alerts import alert_dict
 
 
 def alerts(status: str | None = None) -> QuerySet[Alert]:

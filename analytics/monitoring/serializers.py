@@ -31,7 +31,7 @@ class AlertQuerySerializer(StrictQuery):
 
 
 class AnalyticsAlertSerializer(serializers.Serializer):
-    """The JSON shape of ``services.detection.alert_dict``."""
+    """The JSON shape of ``services.alerts.alert_dict``."""
 
     id = serializers.IntegerField()
     metric = serializers.ChoiceField(choices=AlertMetric.choices)

@@ -7,9 +7,9 @@ from __future__ import annotations
 from django.contrib import admin, messages
 from django.http import HttpRequest
 
-from analytics.admin import StaffReadOnlyAdmin  # defined before analytics.admin imports this module
 from repairs.roles import is_shop_staff
 
+from ..admin_base import StaffReadOnlyAdmin
 from . import services
 from .models import CustomerScore, ScoringModel
 from .training import NotEnoughData

@@ -1,6 +1,6 @@
 """Trained scoring models (with their holdout metrics) and the current score of each customer.
 
-Imported at the bottom of ``analytics/models.py`` so the rows belong to the analytics app.
+Named in ``analytics/models.py`` so the rows belong to the analytics app.
 """
 
 from __future__ import annotations

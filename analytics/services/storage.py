@@ -4,12 +4,15 @@ For a whole flush (thousands of events) this makes a fixed number of queries, no
 open sessions of the identities involved, device and visitor links, then the writes: new sessions
 (bulk insert), changed sessions (one ``UPDATE … FROM (VALUES …)`` on PostgreSQL), events
 (``COPY`` on PostgreSQL, bulk insert elsewhere), and the hourly rollups
-(``INSERT … ON CONFLICT DO UPDATE SET n = n + excluded.n``).
+(``INSERT … ON CONFLICT DO UPDATE SET n = n + excluded.n``, :func:`.upserts.add_rows`).
+
+This is the bottom layer of analytics: it imports no part above it (dashboard, monitoring, scoring).
+Those keep their own aggregates of what is stored through :func:`on_stored` hooks, registered in
+``AnalyticsConfig.ready()`` (analytics/apps.py), which receive each :class:`StoredChunk`.
 """
 
 from __future__ import annotations
 
-import functools
 import json
 import threading
 import time
@@ -20,14 +23,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from django.apps import apps
 from django.conf import settings
 from django.db import OperationalError, connection, transaction
 
-from ..dashboard import rollups as dashboard_rollups
 from ..models import Event, EventRollup, EventType, Session, SessionRollup, TrackedDevice, VisitorLink
-from ..monitoring.services import vitals as vital_histograms
-from . import caps, partitions
+from . import caps, partitions, upserts
 
 CONVERSIONS = frozenset({EventType.BOOKING_COMPLETED, EventType.QUOTE_APPROVED, EventType.PAYMENT_SUCCEEDED})
 ENGAGED_MS = 10_000  # a visit with one page is a bounce unless engaged this long (or converting)
@@ -37,9 +37,6 @@ ADVISORY_LOCK_ID = 72_410_006
 SQLITE_LOCK_RETRIES = 100
 T = TypeVar("T")
 _local_lock = threading.RLock()
-#: Called after the storing transaction commits, with the stored event rows (``EVENT_COLUMNS``
-#: order): the live dashboard's counters and pushes register here (analytics/apps.py).
-STORED_HOOKS: list[Callable[[list[tuple]], None]] = []
 
 EVENT_COLUMNS = (
     "occurred_at",
@@ -70,6 +67,55 @@ SESSION_UPDATE_COLUMNS = (
     ("is_bounce", "boolean"),
     ("pages", "jsonb"),
 )
+
+
+@dataclass(frozen=True)
+class StoredChunk:
+    """What one storing transaction wrote, as :func:`on_stored` hooks receive it.
+
+    * ``events``: the event rows, tuples in :data:`EVENT_COLUMNS` order;
+    * ``event_counts``: what was added to the hourly event rollup, ``(hour_index, type, path,
+      device_type, browser, country, utm_source) -> n`` with ``hour_index`` in hours since the epoch;
+    * ``session_deltas``: what was added to the hourly session rollup, rows of ``(hour, entry_path,
+      device_type, browser, country, utm_source, sessions, bounces, conversions, pageviews,
+      duration_seconds, engaged_ms)``: changes (a visit that goes on adds its difference), not totals.
+    """
+
+    events: list[tuple]
+    event_counts: Counter
+    session_deltas: list[tuple]
+
+
+StoredHook = Callable[[StoredChunk], None]
+
+
+@dataclass
+class StoredHooks:
+    """The registered hooks, by when they run (see :func:`on_stored`)."""
+
+    in_transaction: list[StoredHook] = field(default_factory=list)
+    after_commit: list[StoredHook] = field(default_factory=list)
+
+
+HOOKS = StoredHooks()
+
+
+def on_stored(hook: StoredHook, *, after_commit: bool = False) -> StoredHook:
+    """Call ``hook`` with every :class:`StoredChunk` the storage writes (registering twice is a no-op).
+
+    By default it runs inside the storing transaction, after the events and hourly rollups are
+    written: what it writes commits or rolls back with the events, and its exception aborts the
+    store like any storage error (the batch is retried or set aside). Aggregates that must stay
+    exact (the dashboard's daily rollups, monitoring's web-vital histograms) register this way.
+
+    With ``after_commit=True`` it runs once the transaction has committed
+    (``transaction.on_commit(..., robust=True)``): for reactions outside the database (the live
+    dashboard's counters and pushes), whose failure is logged and never undoes the store.
+    """
+    hooks = HOOKS.after_commit if after_commit else HOOKS.in_transaction
+    if hook not in hooks:
+        hooks.append(hook)
+    return hook
 
 
 def write(work: Callable[[], T]) -> T:
@@ -370,12 +416,14 @@ def _store(batches: list[dict[str, Any]]) -> StoreResult:
         _update_sessions(updated)
     _insert_events(event_rows, _dt(min_ms), _dt(max_ms_seen))
     _upsert_event_rollups(event_counts)
-    _upsert_session_rollups(states.values())
-    vital_histograms.add_events(event_rows, EVENT_COLUMNS)  # web-vitals p75 panel (analytics/monitoring)
+    session_deltas = _upsert_session_rollups(states.values())
+    chunk = StoredChunk(events=event_rows, event_counts=event_counts, session_deltas=session_deltas)
+    for hook in HOOKS.in_transaction:  # the daily rollups, the web-vital histograms …
+        hook(chunk)
     if device_seen:
         _touch_devices(device_seen)
-    for hook in STORED_HOOKS:
-        transaction.on_commit(lambda hook=hook: hook(event_rows), robust=True)
+    for hook in HOOKS.after_commit:
+        transaction.on_commit(lambda hook=hook: hook(chunk), robust=True)
     return StoreResult(events=len(event_rows), sessions_created=len(created), sessions_updated=len(updated))
 
 
@@ -449,62 +497,17 @@ def _insert_events(rows: list[tuple], first: datetime, last: datetime) -> None:
     )
 
 
-def _upsert(
-    table: str, key_columns: tuple[str, ...], add_columns: tuple[str, ...], rows: list[tuple]
-) -> None:
-    """``INSERT … ON CONFLICT (keys) DO UPDATE SET col = col + excluded.col`` (PostgreSQL and SQLite)."""
-    if not rows:
-        return
-    columns = key_columns + add_columns
-    updates = ", ".join(f"{c} = {table}.{c} + excluded.{c}" for c in add_columns)
-    conflict = f"ON CONFLICT ({', '.join(key_columns)}) DO UPDATE SET {updates}"
-    if connection.vendor == "postgresql":
-        # One statement whatever the number of rows: one array per column, unnested server-side
-        # (a multi-row VALUES list costs a round trip per 200 rows and is quoted parameter by
-        # parameter). Varchar columns travel as text[] so that a too-long value fails as in VALUES
-        # instead of being cut by the cast.
-        arrays = ", ".join(f"%s::{kind}[]" for kind in _array_types(table, columns))
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"INSERT INTO {table} ({', '.join(columns)}) SELECT * FROM unnest({arrays}) {conflict}",  # noqa: S608
-                [list(column) for column in zip(*rows, strict=True)],
-            )
-        return
-    placeholder = "(" + ", ".join(["%s"] * len(columns)) + ")"
-    adapt = connection.ops.adapt_datetimefield_value
-    with connection.cursor() as cursor:
-        for chunk in _chunks(rows, 200):
-            params = [adapt(v) if isinstance(v, datetime) else v for row in chunk for v in row]
-            cursor.execute(
-                f"INSERT INTO {table} ({', '.join(columns)}) VALUES {', '.join([placeholder] * len(chunk))} "  # noqa: S608
-                f"{conflict}",
-                params,
-            )
-
-
-@functools.cache
-def _array_types(table: str, columns: tuple[str, ...]) -> tuple[str, ...]:
-    """PostgreSQL types of ``table``'s ``columns`` (from its model), varchar as text."""
-    model = next(m for m in apps.get_models() if m._meta.db_table == table)
-    by_column = {f.column: f for f in model._meta.concrete_fields}
-    kinds = []
-    for column in columns:
-        kind = by_column[column].db_type(connection)
-        kinds.append("text" if kind.startswith("varchar") else kind)
-    return tuple(kinds)
-
-
 def _upsert_event_rollups(counts: Counter) -> None:
-    _upsert(
+    upserts.add_rows(
         EventRollup._meta.db_table,
         ("hour", "type", "path", "device_type", "browser", "country", "utm_source"),
         ("count",),
         [(_dt(hour * 3_600_000), *dims, count) for (hour, *dims), count in counts.items()],
     )
-    dashboard_rollups.add_event_counts(counts)  # daily, for the live dashboard
 
 
-def _upsert_session_rollups(states) -> None:
+def _upsert_session_rollups(states) -> list[tuple]:
+    """Add the sessions' changes to the hourly session rollup; return the rows added."""
     deltas: dict[tuple, list[int]] = defaultdict(lambda: [0, 0, 0, 0, 0, 0])
     for state in states:
         if not state.changed and not state.new:
@@ -521,13 +524,13 @@ def _upsert_session_rollups(states) -> None:
         for dims, (sessions, bounces, conversions, pageviews, engaged, duration) in deltas.items()
         if any((sessions, bounces, conversions, pageviews, engaged, duration))
     ]
-    _upsert(
+    upserts.add_rows(
         SessionRollup._meta.db_table,
         ("hour", "entry_path", "device_type", "browser", "country", "utm_source"),
         ("sessions", "bounces", "conversions", "pageviews", "duration_seconds", "engaged_ms"),
         rows,
     )
-    dashboard_rollups.add_session_deltas(rows)  # daily, for the live dashboard
+    return rows
 
 
 def _touch_devices(seen: dict[uuid.UUID, tuple[int, dict, dict | None]]) -> None:

@@ -33,17 +33,16 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from statistics import NormalDist
-from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Min, Sum
 from django.utils import timezone
 
-from analytics.dashboard.realtime import push_to_dashboard
-
 from ...models import EventRollup, EventType, SessionRollup
 from ..models import Alert, AlertDirection, AlertMetric, AlertStatus
+from . import notify
+from .alerts import METRICS, MetricSpec, alert_dict, alerts_changed
 
 logger = logging.getLogger(__name__)
 
@@ -57,33 +56,6 @@ LOOKBACK_HOURS = 12
 #: Counts: the baseline is scaled to the level of the last day (median ratio, clipped).
 LEVEL_HOURS = 24
 LEVEL_CLIP = (0.75, 1.33)
-
-
-@dataclass(frozen=True)
-class MetricSpec:
-    metric: str
-    label: str
-    kind: str  # "count" or "rate"
-    directions: frozenset[str]
-    unit: str = ""
-
-    def min_volume(self) -> int:
-        return {
-            AlertMetric.TRAFFIC: settings.ANALYTICS_ALERT_MIN_PAGEVIEWS,
-            AlertMetric.CONVERSION_RATE: settings.ANALYTICS_ALERT_MIN_SESSIONS,
-            AlertMetric.ERROR_RATE: settings.ANALYTICS_ALERT_MIN_PAGEVIEWS,
-            AlertMetric.FAILED_PAYMENTS: settings.ANALYTICS_ALERT_MIN_PAYMENTS,
-        }[self.metric]
-
-
-BOTH = frozenset({AlertDirection.UP, AlertDirection.DOWN})
-UP = frozenset({AlertDirection.UP})
-METRICS: dict[str, MetricSpec] = {
-    AlertMetric.TRAFFIC: MetricSpec(AlertMetric.TRAFFIC, "Traffic", "count", BOTH, " page views an hour"),
-    AlertMetric.CONVERSION_RATE: MetricSpec(AlertMetric.CONVERSION_RATE, "Conversion rate", "rate", BOTH),
-    AlertMetric.ERROR_RATE: MetricSpec(AlertMetric.ERROR_RATE, "Error and rage-click rate", "rate", UP),
-    AlertMetric.FAILED_PAYMENTS: MetricSpec(AlertMetric.FAILED_PAYMENTS, "Failed-payment rate", "rate", UP),
-}
 
 
 @dataclass(frozen=True)
@@ -471,7 +443,7 @@ def _apply_normal(metric: str, now: datetime, result: DetectionResult) -> None:
 def detect_anomalies(now: datetime | None = None, metrics: Iterable[str] | None = None) -> DetectionResult:
     """One detector run: judge every metric, open/update/resolve alerts, notify the staff who opted
     in of new ones (outbox rows in this transaction) and, after the commit, push the changed alerts
-    to the live dashboard."""
+    to whoever listens (:func:`.alerts.on_alerts_changed`: the live dashboard)."""
     now = (now or timezone.now()).astimezone(UTC)
     result = DetectionResult()
     with transaction.atomic():
@@ -492,14 +464,12 @@ def detect_anomalies(now: datetime | None = None, metrics: Iterable[str] | None 
                 # keep yesterday's alert open.
                 _apply_normal(metric, now, result)
         if result.opened:
-            from . import notify
-
             for alert in result.opened:
                 notify.notify_subscribers(alert)
         # The dashboard upserts alerts by id: new, updated and resolved ones all go out.
         changed = [alert_dict(alert) for alert in [*result.resolved, *result.opened, *result.updated]]
         if changed:
-            transaction.on_commit(lambda: push_alerts(changed), robust=True)
+            transaction.on_commit(lambda: alerts_changed(changed), robust=True)
     return result
 
 
@@ -510,7 +480,7 @@ def resolve_by_staff(alert: Alert, user) -> Alert:
         if alert.status == AlertStatus.OPEN:
             _resolve(alert, timezone.now(), by=user)
             shape = alert_dict(alert)
-            transaction.on_commit(lambda: push_alerts([shape]), robust=True)
+            transaction.on_commit(lambda: alerts_changed([shape]), robust=True)
     return alert
 
 
@@ -520,45 +490,5 @@ def acknowledge(alert: Alert, user) -> Alert:
         alert.acknowledged_at, alert.acknowledged_by = timezone.now(), user
         alert.save(update_fields=["acknowledged_at", "acknowledged_by"])
         shape = alert_dict(alert)
-        transaction.on_commit(lambda: push_alerts([shape]), robust=True)
+        transaction.on_commit(lambda: alerts_changed([shape]), robust=True)
     return alert
-
-
-# --- shapes and the dashboard push ----------------------------------------------------------------------
-
-
-def _iso(moment: datetime | None) -> str | None:
-    return moment.astimezone(UTC).isoformat() if moment else None
-
-
-def alert_dict(alert: Alert) -> dict[str, Any]:
-    """The JSON shape of an alert (selectors, API and the dashboard socket)."""
-    return {
-        "id": alert.pk,
-        "metric": alert.metric,
-        "metric_label": METRICS[alert.metric].label,
-        "direction": alert.direction,
-        "observed": alert.observed,
-        "expected": alert.expected,
-        "z_score": round(alert.z_score, 2),
-        "change_pct": None if alert.change_pct is None else round(alert.change_pct, 1),
-        "started_at": _iso(alert.started_at),
-        "last_seen_at": _iso(alert.last_seen_at),
-        "resolved_at": _iso(alert.resolved_at),
-        "acknowledged_at": _iso(alert.acknowledged_at),
-        "status": alert.status,
-        "message": alert.message,
-    }
-
-
-def push_alerts(alerts: list[dict[str, Any]]) -> int:
-    """Send alerts to the live dashboard (``dashboard.alert``); a channel-layer fault is logged,
-    never raised (the alert is stored and the page reads it on load)."""
-    pushed = 0
-    for alert in alerts:
-        try:
-            push_to_dashboard({"type": "dashboard.alert", "alert": alert})
-            pushed += 1
-        except Exception:
-            logger.warning("could not push alert %s to the dashboard", alert["id"], exc_info=True)
-    return pushed

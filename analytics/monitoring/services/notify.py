@@ -36,6 +36,7 @@ from notifications.services.dispatch import enqueue_after_commit, normalized_key
 from repairs.roles import is_shop_staff
 
 from ..models import Alert, AlertChannel, AlertSubscription
+from .alerts import METRICS, alert_dict
 
 TEMPLATE_KEY = "analytics-alert"
 TEMPLATE_DEFAULTS = {
@@ -87,8 +88,6 @@ def alert_template() -> MessageTemplate:
 
 
 def _context(alert: Alert) -> dict[str, Any]:
-    from .detection import METRICS, alert_dict
-
     spec = METRICS[alert.metric]
     show = (lambda v: f"{v:,.0f}") if spec.kind == "count" else (lambda v: f"{v * 100:.1f}%")
     return {

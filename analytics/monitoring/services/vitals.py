@@ -2,10 +2,11 @@
 
 Each stored ``web_vital`` event adds 1 to its row of :class:`WebVitalHistogram` (hour × page × vital
 × bucket × device type / browser / country / UTM source), in the transaction that stores the event
-(:func:`add_events`, called from ``analytics.services.storage``), and the same per UTC day in
-:class:`WebVitalDailyHistogram`. The p75 of any range and segment is then a ``SUM … GROUP BY path,
-name, bucket`` over the daily rows of the whole days and the hourly rows of the partial days at the
-edges, whatever the number of events, followed by a walk up the cumulative counts.
+(:func:`add_stored_chunk`, registered with ``analytics.services.storage.on_stored`` in
+analytics/apps.py), and the same per UTC day in :class:`WebVitalDailyHistogram`. The p75 of any
+range and segment is then a ``SUM … GROUP BY path, name, bucket`` over the daily rows of the whole
+days and the hourly rows of the partial days at the edges, whatever the number of events, followed
+by a walk up the cumulative counts.
 
 **Buckets and error bound.** Buckets are right-closed ``(edge[i-1], edge[i]]`` with edges growing
 geometrically by ``RATIO`` (5 %) from ``FIRST_EDGE`` (1 ms for LCP/INP, 0.001 for CLS), and the
@@ -34,6 +35,8 @@ from django.db.models import QuerySet, Sum
 
 from ...models import Event, EventType
 from ...selectors import Segment
+from ...services.storage import EVENT_COLUMNS, StoredChunk, write
+from ...services.upserts import add_rows
 from ...services.validation import VITAL_THRESHOLDS, vital_rating
 from ..models import WebVitalDailyHistogram, WebVitalHistogram
 
@@ -111,13 +114,11 @@ def histogram_counts(rows: Iterable[tuple], columns: tuple[str, ...]) -> Counter
 
 def add_events(rows: list[tuple], columns: tuple[str, ...]) -> int:
     """Add stored events' web vitals to the histograms (one ``INSERT … ON CONFLICT`` per table on PostgreSQL).
-    Called by the storage in the transaction that stores the events."""
+    Called in the transaction that stores the events (:func:`add_stored_chunk`) or rebuilds them."""
     counts = histogram_counts(rows, columns)
     if not counts:
         return 0
-    from ...services.storage import _upsert
-
-    _upsert(
+    add_rows(
         WebVitalHistogram._meta.db_table,
         ("hour", *DIMENSIONS),
         ("count",),
@@ -126,7 +127,7 @@ def add_events(rows: list[tuple], columns: tuple[str, ...]) -> int:
     daily: Counter = Counter()
     for (hour, *dims), count in counts.items():
         daily[(hour.date(), *dims)] += count
-    _upsert(
+    add_rows(
         WebVitalDailyHistogram._meta.db_table,
         ("day", *DIMENSIONS),
         ("count",),
@@ -135,11 +136,14 @@ def add_events(rows: list[tuple], columns: tuple[str, ...]) -> int:
     return sum(counts.values())
 
 
+def add_stored_chunk(chunk: StoredChunk) -> None:
+    """The storage's in-transaction hook: stored web-vital events go into the histograms."""
+    add_events(chunk.events, EVENT_COLUMNS)
+
+
 def rebuild(start: datetime, end: datetime, *, chunk: int = 20_000) -> int:
     """Recompute the histograms of the UTC days covering ``[start, end)`` from the raw events (after a
     change of edges, or for events stored before the histograms existed). Replaces those days' rows."""
-    from ...services.storage import write
-
     columns = ("occurred_at", "type", "path", "device_type", "browser", "country", "utm_source", "props")
 
     start, end = _day_start(start), _day_start(end - timedelta(microseconds=1)) + DAY  # whole days
