@@ -723,7 +723,26 @@ def test_adding_a_ticket_for_another_customers_device_is_refused(client, staff_u
     )
     assert response.status_code == 200
     assert main_form(response).errors["device"] == ["This device belongs to another customer."]
+    assert main_form(response)["problem_description"].value() == "Will not charge."  # kept
     assert not RepairTicket.objects.exists()
+
+
+def test_the_add_page_is_a_plain_form_with_the_admins_widgets(client, staff_user):
+    login(client, staff_user)
+    response = client.get(reverse("admin:repairs_repairticket_add"))
+    assert response.status_code == 200
+    form = main_form(response)
+    assert list(form.fields) == [
+        "customer",
+        "device",
+        "problem_description",
+        "priority",
+        "due_date",
+        "assigned_technician",
+    ]
+    content = response.content.decode()
+    assert "admin-autocomplete" in content  # customer and device are searched, not listed
+    assert 'id="repairticket_form"' in content
 
 
 # --- customers, devices, history -----------------------------------------------------------------------
