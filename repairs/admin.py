@@ -29,6 +29,7 @@ from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
+from django.utils.text import capfirst
 
 from revivatech.admin_mixins import ReadOnlyAdminMixin
 from revivatech.money import format_money
@@ -148,6 +149,7 @@ class RepairTicketAdmin(admin.ModelAdmin):
             except ValidationError as error:
                 show_refusal(form, error, {})
             else:
+                self.log_addition(request, ticket, [{"added": {}}])  # the admin's own History page
                 self.message_user(request, f"Ticket {ticket.reference} was opened.", messages.SUCCESS)
                 return HttpResponseRedirect(reverse("admin:repairs_repairticket_change", args=[ticket.pk]))
         return self._render(
@@ -176,7 +178,8 @@ class RepairTicketAdmin(admin.ModelAdmin):
         if ticket is None:
             self.message_user(
                 request,
-                f"{self.opts.verbose_name} with ID “{object_id}” doesn’t exist. Perhaps it was deleted?",
+                f"{capfirst(self.opts.verbose_name)} with ID “{object_id}” doesn’t exist. "
+                "Perhaps it was deleted?",
                 messages.WARNING,
             )
             return HttpResponseRedirect(reverse("admin:index", current_app=self.admin_site.name))
@@ -194,6 +197,7 @@ class RepairTicketAdmin(admin.ModelAdmin):
                 except ValidationError as error:  # TransitionError included
                     show_refusal(form, error, form.error_aliases)
                 else:
+                    self.log_change(request, ticket, f"{form.heading}: {done}")  # the admin's History page
                     self.message_user(request, f"{ticket.reference}: {done}", messages.SUCCESS)
                     return HttpResponseRedirect(request.path)
             action_forms[name] = form

@@ -458,6 +458,9 @@ def test_technician_updates_details_through_update_ticket(client, technician, ti
     update = TicketEvent.objects.get(ticket=ticket, kind=EventKind.DETAILS_UPDATED)
     assert (update.payload["changes"], update.actor) == ({"priority": ["normal", "urgent"]}, technician)
 
+    history = client.get(reverse("admin:repairs_repairticket_history", args=[ticket.pk])).content.decode()
+    assert "Details: The details were updated." in history  # the admin's own log, as before
+
     response = post_action(client, ticket, "details", follow=True)  # nothing changed: no service call
     assert "Nothing was changed." in response.content.decode()
     assert TicketEvent.objects.filter(ticket=ticket, kind=EventKind.DETAILS_UPDATED).count() == 1
