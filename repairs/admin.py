@@ -234,6 +234,7 @@ class RepairTicketAdmin(admin.ModelAdmin):
         for form in action_forms.values():
             media += form.media
         can_change = self.has_change_permission(request, ticket)
+        refused = next((name for name, form in action_forms.items() if form.is_bound), None)
         return self._render(
             request,
             "admin/repairs/repairticket/ticket.html",
@@ -246,6 +247,8 @@ class RepairTicketAdmin(admin.ModelAdmin):
             has_change_permission=can_change,
             summary=self._summary(request, ticket),
             forms=action_forms,
+            refused=refused,
+            refused_heading=action_forms[refused].heading if refused else "",
             status_history_table=self.status_history(ticket),
             event_log_table=self.event_log(ticket),
             milestones=ticket.milestones.select_related("created_by"),

@@ -61,6 +61,8 @@ class TicketActionForm(forms.Form):
     #: The permission the action needs on top of changing the ticket (None: changing is enough).
     permission: ClassVar[str | None] = None
     error_aliases: ClassVar[dict[str, str]] = {}
+    #: Shown with its fields disabled and no button (e.g. the quote once it is decided).
+    read_only = False
 
     def __init__(self, *args: Any, ticket: RepairTicket, **kwargs: Any) -> None:
         self.ticket = ticket
@@ -169,8 +171,8 @@ class QuoteForm(TicketActionForm):
             amount_field.error_messages["required"] = (
                 "A quote has been sent; it cannot be removed, only replaced by a new amount."
             )
-        self.closed = ticket.status not in services.QUOTABLE_STATUSES
-        if self.closed:
+        self.read_only = ticket.status not in services.QUOTABLE_STATUSES
+        if self.read_only:
             amount_field.disabled = self.fields["quote_currency_code"].disabled = True
             amount_field.required = False
             amount_field.help_text = QUOTE_CLOSED_HELP
@@ -195,7 +197,7 @@ class QuoteForm(TicketActionForm):
         return cleaned
 
     def perform(self, user) -> str:
-        if self.closed:  # disabled fields post nothing: a forged quote changes nothing
+        if self.read_only:  # disabled fields post nothing: a forged quote changes nothing
             return NOTHING_CHANGED
         amount, currency = self.cleaned_data["quote_amount_minor"], self.cleaned_data["quote_currency_code"]
         if amount == self.ticket.quote_amount and currency == self.ticket.quote_currency:

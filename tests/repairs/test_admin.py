@@ -340,6 +340,9 @@ def test_service_refusal_shows_its_message_keeps_the_input_and_saves_nothing(cli
     assert form.errors["move_to_status"] == ["Send a quote before asking the customer for approval."]
     assert form["status_message"].value() == "Quote inside"  # the input is kept for the next try
     assert "Quote inside" in response.content.decode()
+    assert (
+        'Please correct the error in <a href="#ticket-status">Status change</a>' in response.content.decode()
+    )
     assert not action_form(response, "details").is_bound  # the other forms are fresh
     ticket.refresh_from_db()
     assert ticket.status == Status.DIAGNOSING
@@ -359,6 +362,7 @@ def test_quote_fields_are_disabled_once_the_quote_is_approved(client, technician
     login(client, technician)
     response = client.get(change_url(ticket))
     assert action_form(response, "quote").fields["quote_amount_major"].disabled
+    assert 'value="Send the quote"' not in response.content.decode()
     # forged: the field is disabled, so the posted values are ignored
     response = post_action(
         client, ticket, "quote", quote_amount_major="1.00", quote_currency_code="EUR", follow=True
