@@ -139,9 +139,10 @@ def test_the_admin_works_with_no_csp_violations(live_asgi_url, shop, browser):
         watcher.visit(live_asgi_url + path)
         assert watcher.violations() == [], path
 
-    # The admin's own JavaScript runs: inlines.js adds the "Add another …" links.
+    # The admin's own JavaScript runs: DateTimeShortcuts.js adds the "Today" / "Now" shortcuts to the
+    # ticket page's date fields.
     watcher.visit(f"{live_asgi_url}/admin/repairs/repairticket/{ticket.pk}/change/")
-    page.wait_for_selector(".add-row a", timeout=5000)
+    page.wait_for_selector("#ticket-promise .datetimeshortcuts a", timeout=5000)
     assert watcher.violations() == []
     assert watcher.errors == []
 

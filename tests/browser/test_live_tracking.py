@@ -54,10 +54,10 @@ def test_tracking_page_shows_admin_changes_within_two_seconds(
     _login_admin(workshop, live_asgi_url, technician.username)
     workshop.goto(f"{live_asgi_url}/admin/repairs/repairticket/{ticket.pk}/change/")
 
-    # 1. A status change from the admin appears without a reload.
-    workshop.select_option("select[name=move_to_status]", "received")
-    workshop.fill("[name=status_message]", "Your laptop is with us.")
-    workshop.click("input[name=_continue]")
+    # 1. A status change from the admin's "Status change" form appears without a reload.
+    workshop.select_option("select[name=status-move_to_status]", "received")
+    workshop.fill("[name=status-status_message]", "Your laptop is with us.")
+    workshop.click("#ticket-status [type=submit]")
     workshop.wait_for_selector(".messagelist .success")
     customer_page.wait_for_function(
         "document.querySelector('#ticket-status').textContent.trim() === 'Received'", timeout=LIVE_DEADLINE_MS
@@ -65,15 +65,16 @@ def test_tracking_page_shows_admin_changes_within_two_seconds(
     assert customer_page.get_attribute("#ticket-progress", "value") == "10"
     assert "Your laptop is with us." in customer_page.text_content("#timeline")
 
-    # 2. A photo uploaded through the admin inline appears, with its category, without a reload.
+    # 2. A photo uploaded through the admin's "Add a photo" form appears, with its category, without
+    # a reload.
     picture = tmp_path / "repair.png"
     buffer = io.BytesIO()
     Image.new("RGB", (320, 240), "teal").save(buffer, "PNG")
     picture.write_bytes(buffer.getvalue())
-    workshop.set_input_files("input[name=photos-0-upload]", str(picture))
-    workshop.select_option("select[name=photos-0-category]", "diagnosis")
-    workshop.fill("input[name=photos-0-caption]", "Swollen battery")
-    workshop.click("input[name=_continue]")
+    workshop.set_input_files("input[name=photo-upload]", str(picture))
+    workshop.select_option("select[name=photo-category]", "diagnosis")
+    workshop.fill("input[name=photo-caption]", "Swollen battery")
+    workshop.click("#ticket-photo [type=submit]")
     workshop.wait_for_selector(".messagelist .success")
     customer_page.wait_for_selector("#photos li img", timeout=LIVE_DEADLINE_MS)
     assert "Swollen battery" in customer_page.text_content("#photos")

@@ -1,8 +1,8 @@
 """The workshop admin: role-scoped querysets and writes that go only through the services.
 
-Every POST here is built from the change page as a browser would submit it (see
-``form_values``), then a few fields are changed, so management forms and hidden inline ids are
-real.
+The ticket's change page has one small form per action (status, details, quote, promise,
+milestone, photo, quality check, note). Every action POST here is built from that form as a
+browser would submit it (see ``form_values`` and ``post_action``), then a few fields are changed.
 """
 
 from __future__ import annotations
@@ -11,6 +11,9 @@ from decimal import Decimal
 from html.parser import HTMLParser
 
 import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
+from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
@@ -113,14 +116,20 @@ def form_values(client, url: str, form_id: str = "repairticket_form") -> dict[st
 
 
 def main_form(response):
-    return response.context["adminform"].form
+    """The add page's form."""
+    return response.context["form"]
 
 
-def inline_formset(response, prefix: str):
-    for inline in response.context["inline_admin_formsets"]:
-        if inline.formset.prefix == prefix:
-            return inline.formset
-    raise AssertionError(f"no inline {prefix!r}")
+def action_form(response, name: str):
+    """One action's form on the ticket's change page (bound after a refused POST)."""
+    return response.context["forms"][name]
+
+
+def post_action(client, ticket: RepairTicket, name: str, changes: dict | None = None, follow=False, **more):
+    """POST one action's form as the page renders it, with ``changes`` (unprefixed field names)."""
+    data = form_values(client, change_url(ticket), f"ticket-{name}")
+    data.update({f"{name}-{field}": value for field, value in {**(changes or {}), **more}.items()})
+    return client.post(change_url(ticket), data, follow=follow)
 
 
 def event_kinds(ticket: RepairTicket) -> list[str]:
@@ -185,7 +194,7 @@ def test_technician_cannot_open_or_post_to_an_unassigned_ticket(client, technici
     assert other_ticket.reference not in content
     assert other_ticket.problem_description not in content
 
-    response = client.post(url, {"move_to_status": Status.RECEIVED, "priority": "urgent"})
+    response = client.post(url, {"action": "status", "status-move_to_status": Status.RECEIVED})
     assert response.status_code == 302
     other_ticket.refresh_from_db()
     assert other_ticket.status == Status.BOOKED
@@ -200,24 +209,36 @@ def test_technicians_cannot_add_or_delete_tickets(client, technician, ticket):
     assert RepairTicket.objects.filter(pk=ticket.pk).exists()
 
 
-# --- the change form ----------------------------------------------------------------------------------
+# --- the change page: one form per action -----------------------------------------------------------
 
 
 def test_status_choices_are_only_the_allowed_transitions(client, technician, ticket):
     login(client, technician)
     response = client.get(change_url(ticket))
-    widget_choices = main_form(response).fields["move_to_status"].widget.choices
+    widget_choices = action_form(response, "status").fields["move_to_status"].widget.choices
     assert [value for value, _label in widget_choices] == ["", Status.RECEIVED, Status.CANCELLED]
 
     advance(ticket, Status.RECEIVED, Status.DIAGNOSING)
     response = client.get(change_url(ticket))
-    widget_choices = main_form(response).fields["move_to_status"].widget.choices
+    widget_choices = action_form(response, "status").fields["move_to_status"].widget.choices
     assert [value for value, _label in widget_choices] == [
         "",
         Status.AWAITING_APPROVAL,
         Status.CANCELLED,
         Status.UNREPAIRABLE,
     ]
+
+
+def test_a_closed_ticket_offers_no_status_change(client, technician, ticket):
+    advance(ticket, Status.CANCELLED)
+    login(client, technician)
+    response = client.get(change_url(ticket))
+    assert "status" not in response.context["forms"]
+    data = {"action": "status", "status-move_to_status": Status.RECEIVED}  # forged
+    response = client.post(change_url(ticket), data, follow=True)
+    assert "That change is not available on this ticket." in response.content.decode()
+    ticket.refresh_from_db()
+    assert ticket.status == Status.CANCELLED
 
 
 def test_change_page_links_to_tracking_page_and_receipt(client, technician, ticket):
@@ -227,25 +248,48 @@ def test_change_page_links_to_tracking_page_and_receipt(client, technician, tick
     assert reverse("receipt", args=[ticket.tracking_token]) in content
 
 
+def test_change_page_shows_one_form_per_action_posting_to_itself(client, technician, ticket):
+    login(client, technician)
+    response = client.get(change_url(ticket))
+    assert set(response.context["forms"]) == {
+        "status",
+        "details",
+        "quote",
+        "promise",
+        "milestone",
+        "photo",
+        "check",
+        "note",
+    }
+    content = response.content.decode()
+    for name in response.context["forms"]:
+        values = form_values(client, change_url(ticket), f"ticket-{name}")
+        assert values["action"] == name
+    assert 'id="ticket-photo" class="ticket-action" enctype="multipart/form-data"' in content
+    assert 'name="_save"' not in content  # no stock change form to save
+
+
 def test_technician_moves_a_ticket_to_awaiting_approval_with_a_quote(client, technician, ticket):
     login(client, technician)
     url = change_url(ticket)
 
-    data = form_values(client, url)
-    data.update(move_to_status=Status.RECEIVED, status_message="Your laptop has arrived.")
-    assert client.post(url, data).status_code == 302
-
-    data = form_values(client, url)
-    data["move_to_status"] = Status.DIAGNOSING
-    assert client.post(url, data).status_code == 302
-
-    # The quote entered in the same save lets the ticket ask for approval.
-    data = form_values(client, url)
-    data.update(
-        quote_amount_major="89.50", quote_currency_code="gbp", move_to_status=Status.AWAITING_APPROVAL
+    response = post_action(
+        client,
+        ticket,
+        "status",
+        {"status_message": "Your laptop has arrived."},
+        move_to_status=Status.RECEIVED,
+        follow=True,
     )
-    response = client.post(url, data)
-    assert response.status_code == 302, main_form(response).errors
+    assert "Moved to “Received”." in response.content.decode()
+    assert post_action(client, ticket, "status", move_to_status=Status.DIAGNOSING).status_code == 302
+
+    # The quote is sent first; then the ticket may ask for approval.
+    response = post_action(client, ticket, "quote", quote_amount_major="89.50", quote_currency_code="gbp")
+    assert response.status_code == 302, response.context and action_form(response, "quote").errors
+    assert response["Location"] == url
+    response = post_action(client, ticket, "status", move_to_status=Status.AWAITING_APPROVAL)
+    assert response.status_code == 302, response.context and action_form(response, "status").errors
 
     ticket.refresh_from_db()
     assert ticket.status == Status.AWAITING_APPROVAL
@@ -269,119 +313,135 @@ def test_technician_moves_a_ticket_to_awaiting_approval_with_a_quote(client, tec
 
 def test_forged_illegal_transition_is_refused_and_nothing_changes(client, technician, ticket):
     login(client, technician)
-    url = change_url(ticket)
-    data = form_values(client, url)
-    data.update(move_to_status=Status.COLLECTED, priority="urgent")
-    response = client.post(url, data)
+    response = post_action(client, ticket, "status", move_to_status=Status.COLLECTED)
 
     assert response.status_code == 200
-    errors = main_form(response).errors["move_to_status"]
+    errors = action_form(response, "status").errors["move_to_status"]
     assert errors == ["A ticket cannot move from “Booked” to “Collected”. Allowed next: Received, Cancelled."]
     assert "Please correct the error below." in response.content.decode()
     ticket.refresh_from_db()
-    assert (ticket.status, ticket.priority) == (Status.BOOKED, "normal")
+    assert ticket.status == Status.BOOKED
     assert event_kinds(ticket) == [EventKind.BOOKED]
 
-    data["move_to_status"] = "not-a-status"
-    response = client.post(url, data)
-    assert "to “not-a-status”" in main_form(response).errors["move_to_status"][0]
+    response = post_action(client, ticket, "status", move_to_status="not-a-status")
+    assert "to “not-a-status”" in action_form(response, "status").errors["move_to_status"][0]
 
 
-def test_service_refusal_shows_its_message_and_rolls_back_the_whole_save(client, technician, ticket):
-    """Priority is changed first (update_ticket), then the transition is refused: neither stays."""
+def test_service_refusal_shows_its_message_keeps_the_input_and_saves_nothing(client, technician, ticket):
+    """The form is valid; ``transition_ticket`` refuses (no quote yet): its message is on the field."""
     advance(ticket, Status.RECEIVED, Status.DIAGNOSING)
     login(client, technician)
-    url = change_url(ticket)
-    data = form_values(client, url)
-    data.update(priority="urgent", move_to_status=Status.AWAITING_APPROVAL, status_message="Quote inside")
-    response = client.post(url, data)
+    response = post_action(
+        client, ticket, "status", move_to_status=Status.AWAITING_APPROVAL, status_message="Quote inside"
+    )
 
     assert response.status_code == 200
-    form = main_form(response)
+    form = action_form(response, "status")
     assert form.errors["move_to_status"] == ["Send a quote before asking the customer for approval."]
-    assert form["priority"].value() == "urgent"  # the input is kept for the next try
+    assert form["status_message"].value() == "Quote inside"  # the input is kept for the next try
+    assert "Quote inside" in response.content.decode()
+    assert (
+        'Please correct the error in <a href="#ticket-status">Status change</a>' in response.content.decode()
+    )
+    assert not action_form(response, "details").is_bound  # the other forms are fresh
     ticket.refresh_from_db()
-    assert (ticket.status, ticket.priority) == (Status.DIAGNOSING, "normal")
+    assert ticket.status == Status.DIAGNOSING
     assert event_kinds(ticket) == [EventKind.BOOKED, EventKind.STATUS_CHANGED, EventKind.STATUS_CHANGED]
 
 
-def test_message_without_a_status_is_refused(client, technician, ticket):
+def test_a_message_without_a_status_is_refused(client, technician, ticket):
     login(client, technician)
-    url = change_url(ticket)
-    data = form_values(client, url)
-    data["status_message"] = "Hello"
-    response = client.post(url, data)
+    response = post_action(client, ticket, "status", move_to_status="", status_message="Hello")
     assert response.status_code == 200
-    assert "choose a status to move to" in main_form(response).errors["status_message"][0]
+    assert action_form(response, "status").errors["move_to_status"] == ["Choose the status to move to."]
     assert event_kinds(ticket) == [EventKind.BOOKED]
 
 
 def test_quote_fields_are_disabled_once_the_quote_is_approved(client, technician, ticket):
     advance(ticket, Status.RECEIVED, Status.DIAGNOSING, Status.AWAITING_APPROVAL, Status.APPROVED)
     login(client, technician)
-    url = change_url(ticket)
-    data = form_values(client, url)
-    data.update(quote_amount_major="1.00", quote_currency_code="EUR")  # forged: the field is disabled
-    assert client.post(url, data).status_code == 302
+    response = client.get(change_url(ticket))
+    assert action_form(response, "quote").fields["quote_amount_major"].disabled
+    assert 'value="Send the quote"' not in response.content.decode()
+    # forged: the field is disabled, so the posted values are ignored
+    response = post_action(
+        client, ticket, "quote", quote_amount_major="1.00", quote_currency_code="EUR", follow=True
+    )
+    assert "Nothing was changed." in response.content.decode()
     ticket.refresh_from_db()
     assert (ticket.quote_amount, ticket.quote_currency) == (8900, "GBP")
+    assert EventKind.QUOTE_SENT not in event_kinds(ticket)[-1:]
+
+
+def test_quote_refused_by_the_service_shows_next_to_the_amount(client, technician, ticket, monkeypatch):
+    """Should the form let a quote through that ``send_quote`` refuses, the message lands on the field."""
+    advance(ticket, Status.RECEIVED)
+    login(client, technician)
+
+    def refuse(*args, **kwargs):
+        raise ValidationError({"quote_amount": "Too much for this repair."})
+
+    monkeypatch.setattr(services, "send_quote", refuse)
+    response = post_action(client, ticket, "quote", quote_amount_major="99", quote_currency_code="GBP")
+    assert response.status_code == 200
+    form = action_form(response, "quote")
+    assert form.errors["quote_amount_major"] == ["Too much for this repair."]
+    assert form["quote_amount_major"].value() == "99"
+    ticket.refresh_from_db()
+    assert ticket.quote_amount is None
 
 
 def test_quote_with_too_many_decimals_is_refused(client, technician, ticket):
     advance(ticket, Status.RECEIVED)
     login(client, technician)
-    url = change_url(ticket)
-    data = form_values(client, url)
-    data["quote_amount_major"] = "10.005"
-    response = client.post(url, data)
-    assert main_form(response).errors["quote_amount_major"] == ["Amounts in GBP have 2 decimal places."]
+    response = post_action(client, ticket, "quote", quote_amount_major="10.005")
+    assert action_form(response, "quote").errors["quote_amount_major"] == [
+        "Amounts in GBP have 2 decimal places."
+    ]
     ticket.refresh_from_db()
     assert ticket.quote_amount is None
 
 
 @pytest.mark.parametrize(
-    ("changes", "field", "message"),
+    ("action", "changes", "field", "message"),
     [
-        ({"quote_amount_major": "lots"}, "quote_amount_major", "Enter a number."),
-        ({"quote_amount_major": "-1"}, "quote_amount_major", "greater than or equal to 0"),
-        ({"quote_amount_major": "2000000"}, "quote_amount_major", "less than or equal to 1000000"),
+        ("quote", {"quote_amount_major": "lots"}, "quote_amount_major", "Enter a number."),
+        ("quote", {"quote_amount_major": "-1"}, "quote_amount_major", "greater than or equal to 0"),
+        ("quote", {"quote_amount_major": "2000000"}, "quote_amount_major", "less than or equal to 1000000"),
         (
+            "quote",
             {"quote_amount_major": "10", "quote_currency_code": "G1"},
             "quote_currency_code",
             "Unsupported currency",
         ),
         (
+            "quote",
             {"quote_amount_major": "10", "quote_currency_code": "XYZ"},
             "quote_currency_code",
             "Unsupported currency",
         ),
-        ({"quote_currency_code": "EUR"}, "quote_amount_major", "Enter the quote amount"),
-        ({"due_date": "someday"}, "due_date", "Enter a valid date."),
-        ({"priority": "whenever"}, "priority", "Select a valid choice."),
-        ({"problem_description": "   "}, "problem_description", "required"),
+        ("quote", {"quote_currency_code": "EUR"}, "quote_amount_major", "Enter the quote amount"),
+        ("details", {"due_date": "someday"}, "due_date", "Enter a valid date."),
+        ("details", {"priority": "whenever"}, "priority", "Select a valid choice."),
+        ("details", {"problem_description": "   "}, "problem_description", "required"),
     ],
 )
-def test_bad_input_is_refused_with_a_message(client, technician, ticket, changes, field, message):
+def test_bad_input_is_refused_with_a_message(client, technician, ticket, action, changes, field, message):
     advance(ticket, Status.RECEIVED)
     login(client, technician)
-    url = change_url(ticket)
-    data = form_values(client, url)
-    data.update(changes)
-    response = client.post(url, data)
+    response = post_action(client, ticket, action, changes)
     assert response.status_code == 200
-    assert message in " ".join(main_form(response).errors[field])
+    assert message in " ".join(action_form(response, action).errors[field])
     assert event_kinds(ticket) == [EventKind.BOOKED, EventKind.STATUS_CHANGED]
 
 
 def test_a_sent_quote_cannot_be_blanked(client, technician, ticket):
     advance(ticket, Status.RECEIVED, Status.DIAGNOSING, Status.AWAITING_APPROVAL)
     login(client, technician)
-    url = change_url(ticket)
-    data = form_values(client, url)
-    assert data["quote_amount_major"] == "89.00"
-    data["quote_amount_major"] = ""
-    response = client.post(url, data)
-    assert "cannot be removed" in main_form(response).errors["quote_amount_major"][0]
+    data = form_values(client, change_url(ticket), "ticket-quote")
+    assert data["quote-quote_amount_major"] == "89.00"
+    response = post_action(client, ticket, "quote", quote_amount_major="")
+    assert "cannot be removed" in action_form(response, "quote").errors["quote_amount_major"][0]
     ticket.refresh_from_db()
     assert ticket.quote_amount == 8900
 
@@ -393,27 +453,41 @@ def test_money_conversion():
     assert money.minor_to_decimal(None, "GBP") is None
 
 
+def test_technician_updates_details_through_update_ticket(client, technician, ticket):
+    login(client, technician)
+    response = post_action(client, ticket, "details", priority="urgent", follow=True)
+    assert "The details were updated." in response.content.decode()
+    ticket.refresh_from_db()
+    assert ticket.priority == "urgent"
+    update = TicketEvent.objects.get(ticket=ticket, kind=EventKind.DETAILS_UPDATED)
+    assert (update.payload["changes"], update.actor) == ({"priority": ["normal", "urgent"]}, technician)
+
+    history = client.get(reverse("admin:repairs_repairticket_history", args=[ticket.pk])).content.decode()
+    assert "Details: The details were updated." in history  # the admin's own log, as before
+
+    response = post_action(client, ticket, "details", follow=True)  # nothing changed: no service call
+    assert "Nothing was changed." in response.content.decode()
+    assert TicketEvent.objects.filter(ticket=ticket, kind=EventKind.DETAILS_UPDATED).count() == 1
+
+
 def test_technician_cannot_change_the_assigned_technician(client, technician, other_technician, ticket):
     login(client, technician)
-    url = change_url(ticket)
-    response = client.get(url)
-    assert "assigned_technician" not in main_form(response).fields
-    assert "assigned_technician" in response.context["adminform"].readonly_fields
+    response = client.get(change_url(ticket))
+    assert "assigned_technician" not in action_form(response, "details").fields
+    assert ("Assigned technician", technician) in response.context["summary"]
 
-    data = form_values(client, url)
-    data["assigned_technician"] = str(other_technician.pk)  # forged
-    assert client.post(url, data).status_code == 302
+    response = post_action(client, ticket, "details", assigned_technician=str(other_technician.pk))  # forged
+    assert response.status_code == 302
     ticket.refresh_from_db()
     assert ticket.assigned_technician == technician
 
 
 def test_staff_reassign_a_ticket_through_update_ticket(client, staff_user, other_technician, ticket):
     login(client, staff_user)
-    url = change_url(ticket)
-    data = form_values(client, url)
-    data.update(assigned_technician=str(other_technician.pk), due_date="2031-05-17")
-    response = client.post(url, data)
-    assert response.status_code == 302, main_form(response).errors
+    response = post_action(
+        client, ticket, "details", assigned_technician=str(other_technician.pk), due_date="2031-05-17"
+    )
+    assert response.status_code == 302, response.context and action_form(response, "details").errors
     ticket.refresh_from_db()
     assert ticket.assigned_technician == other_technician
     assert str(ticket.due_date) == "2031-05-17"
@@ -424,39 +498,64 @@ def test_staff_reassign_a_ticket_through_update_ticket(client, staff_user, other
 
 def test_staff_cannot_assign_a_non_technician(client, staff_user, customer, ticket):
     login(client, staff_user)
-    url = change_url(ticket)
-    data = form_values(client, url)
-    data["assigned_technician"] = str(customer.user.pk)
-    response = client.post(url, data)
+    response = post_action(client, ticket, "details", assigned_technician=str(customer.user.pk))
     assert response.status_code == 200
-    assert main_form(response).errors["assigned_technician"]
+    assert action_form(response, "details").errors["assigned_technician"]
     ticket.refresh_from_db()
     assert ticket.assigned_technician_id != customer.user.pk
 
 
-# --- inlines ---------------------------------------------------------------------------------------
+def test_a_technician_cannot_act_on_another_technicians_ticket(client, technician, other_ticket):
+    """Every action posted to an unassigned ticket: "not found" (as its page), nothing written."""
+    login(client, technician)
+    for name, values in {
+        "status": {"move_to_status": Status.RECEIVED},
+        "details": {"priority": "urgent", "problem_description": "x", "due_date": ""},
+        "quote": {"quote_amount_major": "10"},
+        "promise": {"promise_ready_by_0": "2031-01-01", "promise_ready_by_1": "10:00"},
+        "milestone": {"title": "Done", "percent": "50"},
+        "photo": {"upload": image_file(), "category": "intake"},
+        "check": {"item": "Display", "passed": "on"},
+        "note": {"text": "Hi", "priority": "normal"},
+    }.items():
+        data = {"action": name, **{f"{name}-{key}": value for key, value in values.items()}}
+        response = client.post(change_url(other_ticket), data)
+        assert response.status_code == 302, name
+        assert response["Location"] == reverse("admin:index"), name
+    assert event_kinds(other_ticket) == [EventKind.BOOKED]
+    other_ticket.refresh_from_db()
+    assert (other_ticket.status, other_ticket.priority) == (Status.BOOKED, "normal")
+    assert not Photo.objects.exists()
+
+
+def test_a_user_without_change_rights_cannot_post_an_action(client, ticket):
+    """Viewing is not changing: an admin user who may only view tickets is refused (403) on POST."""
+    viewer = get_user_model().objects.create_user("viewer", password=DEFAULT_PASSWORD, is_staff=True)
+    viewer.user_permissions.add(Permission.objects.get(codename="view_repairticket"))
+    login(client, viewer)
+    response = client.post(
+        change_url(ticket), {"action": "note", "note-text": "x", "note-priority": "normal"}
+    )
+    assert response.status_code == 403
+    assert not Note.objects.exists()
+
+
+# --- history: one row per form, through its service ----------------------------------------------------
 
 
 def test_note_milestone_quality_check_and_photo_are_added_through_the_services(client, technician, ticket):
     advance(ticket, Status.RECEIVED, Status.DIAGNOSING)
     login(client, technician)
     url = change_url(ticket)
-    data = form_values(client, url)
-    data.update(
-        {
-            "notes-0-text": "Customer says it was dropped.",
-            "notes-0-priority": "high",
-            "milestones-0-title": "Screen replaced",
-            "milestones-0-percent": "60",
-            "quality_checks-0-item": "Display",
-            "quality_checks-0-passed": "on",
-            "photos-0-upload": image_file("intake.png"),
-            "photos-0-category": "intake",
-            "photos-0-caption": "Crack on the lid",
-        }
-    )
-    response = client.post(url, data)
-    assert response.status_code == 302, response.context and main_form(response).errors
+    for name, values in {
+        "note": {"text": "Customer says it was dropped.", "priority": "high"},
+        "milestone": {"title": "Screen replaced", "percent": "60"},
+        "check": {"item": "Display", "passed": "on"},
+        "photo": {"upload": image_file("intake.png"), "category": "intake", "caption": "Crack on the lid"},
+    }.items():
+        response = post_action(client, ticket, name, values)
+        assert response.status_code == 302, response.context and action_form(response, name).errors
+        assert response["Location"] == url
 
     ticket.refresh_from_db()
     assert ticket.progress_percent == 60
@@ -479,15 +578,17 @@ def test_note_milestone_quality_check_and_photo_are_added_through_the_services(c
         64,
     )
     assert photo.image.storage.exists(photo.image.name)
-    assert set(event_kinds(ticket)[3:]) == {
-        EventKind.MILESTONE_REACHED,
-        EventKind.PHOTO_ADDED,
-        EventKind.QUALITY_CHECKED,
+    assert event_kinds(ticket)[3:] == [
         EventKind.NOTE_ADDED,
-    }
+        EventKind.MILESTONE_REACHED,
+        EventKind.QUALITY_CHECKED,
+        EventKind.PHOTO_ADDED,
+    ]
 
-    # The change page now shows the photo through the access-checked photo view.
+    # The change page lists them, the photo through the access-checked photo view.
     content = client.get(url).content.decode()
+    for text in ("Customer says it was dropped.", "Screen replaced", "Display", "Crack on the lid"):
+        assert text in content
     thumbnail = reverse("photo-variant", args=[photo.pk, photo.width if photo.width < 320 else 320, "webp"])
     assert f'src="{thumbnail}"' in content
     assert reverse("photo-original", args=[photo.pk]) in content
@@ -498,100 +599,93 @@ def test_existing_history_rows_are_read_only(client, staff_user, ticket):
     services.add_note(ticket, text="Original note", by=staff_user)
     login(client, staff_user)
     url = change_url(ticket)
-    response = client.get(url)
-    notes = inline_formset(response, "notes")
-    assert notes.can_delete is False
-    data = form_values(client, url)
-    assert "notes-0-text" not in data  # rendered read-only, not as an input
-    data.update({"notes-0-text": "Rewritten", "notes-0-DELETE": "on"})  # forged
-    assert client.post(url, data).status_code == 302
-    assert list(Note.objects.filter(ticket=ticket).values_list("text", flat=True)) == ["Original note"]
+    content = client.get(url).content.decode()
+    assert "Original note" in content
+    assert "Original note</textarea>" not in content  # shown as text, not as an input
+    data = {"action": "note", "note-text": "Rewritten", "note-priority": "normal", "notes-0-DELETE": "on"}
+    assert client.post(url, data).status_code == 302  # forged edit: only ever adds
+    assert list(Note.objects.filter(ticket=ticket).values_list("text", flat=True)) == [
+        "Original note",
+        "Rewritten",
+    ]
 
 
-def test_a_file_that_is_not_an_image_is_refused_on_its_inline(client, technician, ticket):
+def _stored_files(settings) -> list:
+    media = settings.MEDIA_ROOT
+    return [path for path in media.rglob("*") if path.is_file()] if media.exists() else []
+
+
+def test_a_file_that_is_not_an_image_is_refused_on_its_form(client, technician, ticket, settings):
     login(client, technician)
-    url = change_url(ticket)
-    data = form_values(client, url)
-    data.update(
-        {
-            "photos-0-upload": SimpleUploadedFile("notes.png", b"not an image", content_type="image/png"),
-            "photos-0-category": "intake",
-            "notes-0-text": "Saved only with the photo",
-            "move_to_status": Status.RECEIVED,
-        }
-    )
-    response = client.post(url, data)
+    upload = SimpleUploadedFile("notes.png", b"not an image", content_type="image/png")
+    response = post_action(client, ticket, "photo", upload=upload, category="intake", caption="Kept")
     assert response.status_code == 200
-    photo_errors = inline_formset(response, "photos").errors[0]
-    assert "upload" in photo_errors
-    assert "valid image" in photo_errors["upload"][0]
+    form = action_form(response, "photo")
+    assert "valid image" in form.errors["upload"][0]
+    assert form["caption"].value() == "Kept"
     assert not Photo.objects.exists()
-    assert not Note.objects.exists()
-    ticket.refresh_from_db()
-    assert ticket.status == Status.BOOKED
+    assert not _stored_files(settings)
+    assert event_kinds(ticket) == [EventKind.BOOKED]
 
 
-def test_photo_refused_by_the_service_shows_the_limit(client, technician, ticket, settings):
+def test_photo_refused_by_the_service_shows_the_limit_and_stores_nothing(
+    client, technician, ticket, settings
+):
     settings.PHOTO_MAX_UPLOAD_BYTES = 100
     login(client, technician)
-    url = change_url(ticket)
-    data = form_values(client, url)
-    data.update({"photos-0-upload": image_file("big.png", size=(400, 400)), "photos-0-category": "intake"})
-    response = client.post(url, data)
+    response = post_action(
+        client, ticket, "photo", upload=image_file("big.png", size=(400, 400)), category="diagnosis"
+    )
     assert response.status_code == 200
-    assert "the limit is 100 bytes" in inline_formset(response, "photos").errors[0]["upload"][0]
+    form = action_form(response, "photo")
+    assert "the limit is 100 bytes" in form.errors["upload"][0]
+    assert form["category"].value() == "diagnosis"
     assert not Photo.objects.exists()
+    assert not _stored_files(settings)
     assert event_kinds(ticket) == [EventKind.BOOKED]
 
 
-def test_refusal_after_a_photo_was_stored_removes_the_file(client, technician, ticket, settings):
-    """Photos are saved before notes; the note is refused, so the stored photo file is deleted."""
+def test_a_note_refused_by_the_service_keeps_its_text(client, technician, ticket):
     login(client, technician)
-    url = change_url(ticket)
-    data = form_values(client, url)
-    data.update(
-        {
-            "photos-0-upload": image_file("kept.png"),
-            "photos-0-category": "intake",
-            "notes-0-text": "x" * 5001,
-        }
-    )
-    response = client.post(url, data)
+    response = post_action(client, ticket, "note", text="x" * 5001, priority="high")
     assert response.status_code == 200
-    assert inline_formset(response, "notes").errors[0]["text"] == [
-        "Ensure this field has at most 5000 characters."
-    ]
-    assert not Photo.objects.exists()
+    form = action_form(response, "note")
+    assert form.errors["text"] == ["Ensure this field has at most 5000 characters."]
+    assert form["text"].value() == "x" * 5001
     assert not Note.objects.exists()
     assert event_kinds(ticket) == [EventKind.BOOKED]
-    media = settings.MEDIA_ROOT
-    assert not any(path.is_file() for path in media.rglob("*")) if media.exists() else True
 
 
-def test_milestone_refused_after_cancelling_undoes_the_cancellation(client, technician, ticket):
-    """The transition runs first; the milestone on the now-closed ticket is refused; both roll back."""
+def test_a_milestone_on_a_closed_ticket_is_refused_on_its_form(client, technician, ticket):
+    advance(ticket, Status.CANCELLED)
     login(client, technician)
-    url = change_url(ticket)
-    data = form_values(client, url)
-    data.update(
-        {
-            "move_to_status": Status.CANCELLED,
-            "milestones-0-title": "Parts ordered",
-            "milestones-0-percent": "30",
-            "photos-0-upload": image_file("kept-for-retry.png"),
-            "photos-0-category": "intake",
-        }
-    )
-    response = client.post(url, data)
+    response = post_action(client, ticket, "milestone", title="Parts ordered", percent="30")
     assert response.status_code == 200
-    milestone_errors = inline_formset(response, "milestones").errors[0]
-    assert milestone_errors["title"] == ["This repair is closed; no more milestones can be added."]
-    assert inline_formset(response, "photos").errors[0] == {}  # the rewound upload still validates
-    ticket.refresh_from_db()
-    assert ticket.status == Status.BOOKED
-    assert not status_history(ticket)
+    form = action_form(response, "milestone")
+    assert form.errors["title"] == ["This repair is closed; no more milestones can be added."]
+    assert form["title"].value() == "Parts ordered"
     assert not Milestone.objects.exists()
-    assert not Photo.objects.exists()
+    assert event_kinds(ticket) == [EventKind.BOOKED, EventKind.STATUS_CHANGED]
+
+
+def test_a_quality_check_is_recorded_failed_when_unticked(client, technician, ticket):
+    advance(ticket, Status.RECEIVED)
+    login(client, technician)
+    response = post_action(client, ticket, "check", item="Battery", notes="Swollen")
+    assert response.status_code == 302
+    check = QualityCheck.objects.get(ticket=ticket)
+    assert (check.item, check.passed, check.notes, check.checked_by) == (
+        "Battery",
+        False,
+        "Swollen",
+        technician,
+    )
+
+
+def test_an_unknown_action_changes_nothing(client, technician, ticket):
+    login(client, technician)
+    response = client.post(change_url(ticket), {"action": "delete", "status-move_to_status": "received"})
+    assert response.status_code == 302
     assert event_kinds(ticket) == [EventKind.BOOKED]
 
 
@@ -636,7 +730,26 @@ def test_adding_a_ticket_for_another_customers_device_is_refused(client, staff_u
     )
     assert response.status_code == 200
     assert main_form(response).errors["device"] == ["This device belongs to another customer."]
+    assert main_form(response)["problem_description"].value() == "Will not charge."  # kept
     assert not RepairTicket.objects.exists()
+
+
+def test_the_add_page_is_a_plain_form_with_the_admins_widgets(client, staff_user):
+    login(client, staff_user)
+    response = client.get(reverse("admin:repairs_repairticket_add"))
+    assert response.status_code == 200
+    form = main_form(response)
+    assert list(form.fields) == [
+        "customer",
+        "device",
+        "problem_description",
+        "priority",
+        "due_date",
+        "assigned_technician",
+    ]
+    content = response.content.decode()
+    assert "admin-autocomplete" in content  # customer and device are searched, not listed
+    assert 'id="repairticket_form"' in content
 
 
 # --- customers, devices, history -----------------------------------------------------------------------

@@ -13,7 +13,7 @@ from rest_framework.authtoken.models import Token
 
 from repairs.models import Photo
 from tests.factories import image_file
-from tests.repairs.test_admin import change_url, form_values, inline_formset
+from tests.repairs.test_admin import action_form, change_url, form_values, post_action
 
 pytestmark = pytest.mark.django_db
 
@@ -22,11 +22,11 @@ def test_an_admin_upload_over_the_request_limit_is_a_413_page(client, settings, 
     settings.REQUEST_MAX_BODY_BYTES = 40_000
     client.force_login(technician)
     url = change_url(ticket)
-    data = form_values(client, url)
+    data = form_values(client, url, "ticket-photo")
     big = image_file("big.png", size=(600, 600))  # noise-free PNG, but with a padded name/content below
     big.file.write(b"\0" * 60_000)
     big.file.seek(0)
-    data.update({"photos-0-upload": big, "photos-0-category": "intake"})
+    data.update({"photo-upload": big, "photo-category": "intake"})
     response = client.post(url, data)
     assert response.status_code == 413
     assert "The request is too large: the limit is 0.0 MB" in response.content.decode()
@@ -36,12 +36,11 @@ def test_an_admin_upload_over_the_request_limit_is_a_413_page(client, settings, 
 def test_a_photo_over_the_photo_limit_gets_a_clear_message(client, settings, technician, ticket):
     settings.PHOTO_MAX_UPLOAD_BYTES = 100
     client.force_login(technician)
-    url = change_url(ticket)
-    data = form_values(client, url)
-    data.update({"photos-0-upload": image_file("big.png", size=(400, 400)), "photos-0-category": "intake"})
-    response = client.post(url, data)
+    response = post_action(
+        client, ticket, "photo", upload=image_file("big.png", size=(400, 400)), category="intake"
+    )
     assert response.status_code == 200
-    assert "the limit is 100 bytes" in inline_formset(response, "photos").errors[0]["upload"][0]
+    assert "the limit is 100 bytes" in action_form(response, "photo").errors["upload"][0]
     assert not Photo.objects.exists()
 
 

@@ -12,7 +12,7 @@ from django.urls import reverse
 from repairs.lifecycle import Status
 from repairs.models import EventKind, ReadyByEstimate
 from tests.factories import advance, backdate_status, make_ticket
-from tests.repairs.test_admin import change_url, form_values, login, main_form
+from tests.repairs.test_admin import action_form, change_url, login, post_action
 
 pytestmark = pytest.mark.django_db
 
@@ -27,10 +27,10 @@ def test_technician_promises_a_time_in_the_admin_and_the_customer_sees_it(client
     page = client.get(url).content.decode()
     assert "Promised ready by" in page and "working hours left" in page
 
-    data = form_values(client, url)
-    data.update({"promise_ready_by_0": "2026-12-09", "promise_ready_by_1": "17:00"})
-    response = client.post(url, data)
-    assert response.status_code == 302, main_form(response).errors
+    response = post_action(
+        client, ticket, "promise", promise_ready_by_0="2026-12-09", promise_ready_by_1="17:00"
+    )
+    assert response.status_code == 302, response.context and action_form(response, "promise").errors
     ticket.refresh_from_db()
     assert ticket.promised_ready_at == datetime(2026, 12, 9, 17, 0, tzinfo=UTC)  # London is on GMT
     assert ticket.events.order_by("-seq").first().kind == EventKind.READY_BY_UPDATED
@@ -38,13 +38,21 @@ def test_technician_promises_a_time_in_the_admin_and_the_customer_sees_it(client
     assert "Promised ready by Wednesday 5 pm" in track
 
     # A promise in the past is refused on the form and nothing changes.
-    data = form_values(client, url)
-    data.update({"promise_ready_by_0": "2026-12-01", "promise_ready_by_1": "09:00"})
-    response = client.post(url, data)
+    response = post_action(
+        client, ticket, "promise", promise_ready_by_0="2026-12-01", promise_ready_by_1="09:00"
+    )
     assert response.status_code == 200
     assert "A promise must be in the future." in response.content.decode()
+    assert action_form(response, "promise").errors["promise_ready_by"] == ["A promise must be in the future."]
+    assert 'value="2026-12-01"' in response.content.decode()  # the input is kept
     ticket.refresh_from_db()
     assert ticket.promised_ready_at == datetime(2026, 12, 9, 17, 0, tzinfo=UTC)
+
+    # Cleared: the promise is withdrawn (the estimate shows again).
+    response = post_action(client, ticket, "promise", promise_ready_by_0="", promise_ready_by_1="")
+    assert response.status_code == 302
+    ticket.refresh_from_db()
+    assert ticket.promised_ready_at is None
 
 
 @time_machine.travel(MONDAY, tick=False)
