@@ -33,6 +33,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import json
 import os
 import random
@@ -219,6 +220,10 @@ async def drive(args, layer, tickets, api_token, ports, servers, ws_flags) -> di
         await asyncio.sleep(0.2)
     live = sum(t.live.is_set() for t in trackers)
     connect_seconds = time.monotonic() - started
+    # The clients' own full garbage collections (10,000 sockets' objects: a second or more) would
+    # stamp every frame arriving meanwhile late: the client's pauses are not the server's latency.
+    gc.collect()
+    gc.freeze()
     await asyncio.sleep(1.0)
     rss_after = sum(single.rss_bytes(s.pid) for s in servers)
     print(f"  {layer}: {live}/{n} sockets live in {connect_seconds:.1f} s", flush=True)
@@ -243,7 +248,7 @@ async def drive(args, layer, tickets, api_token, ports, servers, ws_flags) -> di
         print(f"  {layer}: process 2 stopped in {restarted_at[0]:.1f} s, up again in {restarted_at[1]:.1f} s")
 
     interval = 1.0 / args.rate
-    fire_started = time.monotonic()
+    fire_started, fire_wall = time.monotonic(), time.time()
     pending = []
     for i in range(args.updates):
         if i == restart_at and args.restart:
@@ -285,7 +290,19 @@ async def drive(args, layer, tickets, api_token, ports, servers, ws_flags) -> di
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
 
+    gc.unfreeze()
     latencies = sorted(lat for t in trackers for _, lat in t.latencies)
+    # Per event (one published_at each): a slow tail is one slow event for all its sockets, or
+    # some sockets late for every event; the slowest events tell which.
+    by_event: dict[float, list[float]] = {}
+    for t in trackers:
+        for at, lat in t.latencies:
+            by_event.setdefault(at, []).append(lat)
+    slowest = sorted(
+        ((at - fire_wall, single.percentile(sorted(v), 50), max(v) * 1000) for at, v in by_event.items()),
+        key=lambda row: -row[2],
+    )[:5]
+    late_events = sum(1 for v in by_event.values() if max(v) > 0.15)
     # Before the restart: both processes serving, no reconnect storm (the steady state).
     steady = sorted(lat for t in trackers for at, lat in t.latencies if at < restart_began)
     counted = [t for t in trackers if t.first_seq is not None]
@@ -310,6 +327,8 @@ async def drive(args, layer, tickets, api_token, ports, servers, ws_flags) -> di
         "live_received": len(latencies),
         "kb_per_conn": (rss_after - rss_before) / 1024 / max(1, live),
         "ws": " ".join(ws_flags),
+        "slowest": slowest,
+        "late_events": (late_events, len(by_event)),
     }
 
 
@@ -369,6 +388,12 @@ def report(args, results: list[dict]) -> None:
             f"  {r['layer']}: {r['live']}/{r['n']} live after {r['connect_s']:.1f} s, {r['expected']} events "
             f"expected, {r['live_received']} received live, {r['api_errors']} updates refused; before the "
             f"restart p50 {r['steady_p50']:.1f} ms, p99 {r['steady_p99']:.1f} ms"
+        )
+        print(
+            f"  {r['layer']}: {r['late_events'][0]} of {r['late_events'][1]} events reached a socket "
+            "after 150 ms; "
+            "slowest events (seconds after the first update: median / slowest socket, ms): "
+            + ", ".join(f"{at:.1f} s: {p50:.0f} / {top:.0f}" for at, p50, top in r["slowest"])
         )
     goal = next((r for r in results if r["layer"] == "pubsub"), None)
     if goal:

@@ -12,6 +12,7 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 from analytics.asgi import with_event_ingestion  # noqa: E402
+from revivatech import gc_tuning  # noqa: E402
 from revivatech.observability.sockets import SocketObservabilityMiddleware  # noqa: E402
 from revivatech.routing import websocket_urlpatterns  # noqa: E402
 from revivatech.security.asgi import BodySizeLimit  # noqa: E402
@@ -31,3 +32,5 @@ def build_application(http_app=None) -> ProtocolTypeRouter:
 
 
 application = build_application()
+# A web process holds thousands of sockets: keep the collector's pauses short (revivatech/gc_tuning.py).
+gc_tuning.tune_for_long_running_process()

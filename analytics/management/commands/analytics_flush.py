@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import gc
-
 from django.core.management.base import BaseCommand
 
 from analytics.services import buffer
+from revivatech import gc_tuning
 
 
 class Command(BaseCommand):
@@ -26,9 +25,8 @@ class Command(BaseCommand):
             self.stdout.write("Direct mode (no Redis buffer): events are stored as they arrive.")
             return
         if follow:
-            # A long-lived worker: the loaded application (modules, settings, URL patterns, model
-            # metadata) stays for good, so the collections between flushes need not walk it again.
-            gc.freeze()
+            # A long-lived worker: the loaded application stays for good (revivatech/gc_tuning.py).
+            gc_tuning.tune_for_long_running_process()
         total = 0
         while True:
             result = buffer.flush_events(max_seconds=5)
