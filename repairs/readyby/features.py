@@ -15,6 +15,8 @@ from datetime import datetime
 
 from django.utils import timezone
 
+from revivatech import money
+
 from ..lifecycle import Status
 from ..models import RepairTicket
 from ..selectors import status_events
@@ -120,8 +122,9 @@ class ShopClock:
         return self._overlap(self.parts, self.start, self.cal.clock(moment)) / 3600.0
 
 
-def _quote(amount: int | None) -> float:
-    return float(amount) / 100.0 if amount is not None else math.nan
+def _quote(amount: int | None, currency: str) -> float:
+    """The quote in major units as a model feature (the one money module knows each exponent)."""
+    return float(money.minor_to_decimal(amount, currency)) if amount is not None else math.nan
 
 
 def _history_rows(tickets) -> list[History]:
@@ -132,7 +135,7 @@ def _history_rows(tickets) -> list[History]:
             brand=(t["device__brand"] or "").strip().lower() or "unknown",
             fault=fault_category(t["problem_description"]),
             priority=t["priority"],
-            quote=_quote(t["quote_amount"]),
+            quote=_quote(t["quote_amount"], t["quote_currency"]),
             technician_id=t["assigned_technician_id"],
         )
         for t in tickets
@@ -146,6 +149,7 @@ _TICKET_FIELDS = (
     "problem_description",
     "priority",
     "quote_amount",
+    "quote_currency",
     "assigned_technician_id",
 )
 
