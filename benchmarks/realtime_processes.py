@@ -267,6 +267,9 @@ async def drive(args, layer, tickets, api_token, ports, servers, ws_flags) -> di
         await restart_task
 
     print(f"  {layer}: {args.updates} updates fired in {time.monotonic() - fire_started:.1f} s", flush=True)
+    # Let the last live frames land first: the truth query holds this process's interpreter
+    # lock, and frames read meanwhile would be stamped late by the client, not by the servers.
+    await asyncio.sleep(2.0)
     truth = await asyncio.to_thread(expected_events, tickets)
     drain_started = time.monotonic()
     deadline = time.monotonic() + args.drain

@@ -207,12 +207,17 @@ def broadcast_ticket_event(event: DomainEvent) -> None:
         technician_id = event.context.get(key)
         if technician_id and technician_group(technician_id) not in groups:
             groups.append(technician_group(technician_id))
-    send = async_to_sync(layer.group_send)
+    async_to_sync(_send_to_groups)(layer, groups, envelope)
+
+
+async def _send_to_groups(layer, groups: list[str], envelope: dict[str, Any]) -> None:
+    # One hop to the event loop for all groups, not one each: behind a busy loop (a crowd of
+    # sockets being served), every hop waits its turn and the last group heard of it last.
     for group in groups:
         try:
-            send(group, envelope)
+            await layer.group_send(group, envelope)
         except Exception:  # the event is in the database; a client replays it with since=<seq>
-            logger.exception("could not deliver %s #%s to %s", event.name, event.seq, group)
+            logger.exception("could not deliver %s #%s to %s", envelope["kind"], envelope["seq"], group)
 
 
 def connect_broadcaster() -> None:
