@@ -72,7 +72,16 @@ def _live_check(func):
         # One writer at a time there anyway, and an in-memory test database fails at once on a
         # lock another thread holds: the shared thread, as every other database call.
         return database_sync_to_async(func)
-    return database_sync_to_async(func, thread_sensitive=False, executor=_live_checks)
+
+    def check(*args: Any, **kwargs: Any) -> bool:
+        try:
+            return func(*args, **kwargs)
+        finally:
+            # No connection left open in these threads between checks: one kept idle there went
+            # stale when the server ended it (a restart, an idle timeout) and failed the next check.
+            connection.close()
+
+    return database_sync_to_async(check, thread_sensitive=False, executor=_live_checks)
 
 
 @dataclass(frozen=True)
