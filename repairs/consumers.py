@@ -27,7 +27,7 @@ from django.contrib import auth
 from django.contrib.auth.models import AnonymousUser
 from django.db import connection
 
-from revivatech import sockets
+from revivatech import rooms, sockets
 from revivatech.events import EventKind
 from revivatech.observability.sockets import delivering
 from revivatech.sockets import FORBIDDEN
@@ -206,6 +206,7 @@ class JsonSocket(sockets.JsonSocket):
         await stats.opened(role, room)
 
     async def disconnect(self, code: int) -> None:
+        self.leave_rooms()
         for group in getattr(self, "joined_groups", []):
             await self.channel_layer.group_discard(group, self.channel_name)
         if self.counted:
@@ -223,6 +224,21 @@ class JsonSocket(sockets.JsonSocket):
         self.joined_groups = list(groups)
         for group in groups:
             await self.channel_layer.group_add(group, self.channel_name)
+
+    async def join_room(self, group: str) -> None:
+        """Hear ``group`` through this process's room (revivatech/rooms.py): for the groups many
+        sockets of a process share, a ticket's followers. Its messages reach :meth:`room_message`
+        in a task of their own, concurrently with this socket's other handlers."""
+        self.joined_rooms = [*getattr(self, "joined_rooms", []), group]
+        await rooms.join(self.channel_layer, group, self)
+
+    def leave_rooms(self) -> None:
+        for group in getattr(self, "joined_rooms", []):
+            rooms.leave(self.channel_layer, group, self)
+        self.joined_rooms = []
+
+    async def room_message(self, message: dict[str, Any]) -> None:
+        await self.dispatch(message)
 
 
 class TicketConsumer(JsonSocket):
@@ -253,15 +269,24 @@ class TicketConsumer(JsonSocket):
             await self.refuse()
             return
         access = self.access
-        # Join first, then read the database: nothing committed in between can be missed.
-        await self.join(
-            public_group(access.ticket_id) if access.customer_view else internal_group(access.ticket_id)
-        )
-        await self.accept()
-        await self.start_counting(access.role, access.reference)
-        if bad_since:
-            await self.send_error("since must be a whole number of at least 0; sending the current state.")
-        await self.send_catch_up(since)
+        # Live events reach the room's members concurrently with this handler: they wait for the
+        # lock, so the first one sent comes after the catch-up and knows what it sent.
+        async with self.sending:
+            try:
+                # Join first, then read the database: nothing committed in between can be missed.
+                group = public_group if access.customer_view else internal_group
+                await self.join_room(group(access.ticket_id))
+                await self.join()
+                await self.accept()
+                await self.start_counting(access.role, access.reference)
+                if bad_since:
+                    await self.send_error(
+                        "since must be a whole number of at least 0; sending the current state."
+                    )
+                await self.send_catch_up(since)
+            except BaseException:
+                self.leave_rooms()  # no disconnect follows a failed connect
+                raise
         resync.register(self)  # replays what it missed if Redis restarts (repairs/resync.py)
 
     async def send_catch_up(self, since: int | None) -> None:
@@ -403,8 +428,9 @@ class TicketConsumer(JsonSocket):
             if not isinstance(since, int) or isinstance(since, bool) or since < 0:
                 await self.send_error('"resume" needs "since": a whole number of at least 0.')
                 return
-            if await self.check_rights():
-                await self.send_catch_up(since)
+            async with self.sending:  # not interleaved with a live event being sent
+                if await self.check_rights():
+                    await self.send_catch_up(since)
             return
         await super().handle_client_message(content)
 
