@@ -62,36 +62,26 @@ STAFF_STATS_INTERVAL = 5.0
 #: Answers of the shared per-event rights checks kept (oldest dropped first): a few events' worth.
 SHARED_CHECKS_KEPT = 4096
 _shared_checks: dict[tuple[str, str | None, str | None, int], asyncio.Future[bool]] = {}
-#: Where the sockets' own reads run on PostgreSQL: not the one thread that Django's views share
-#: (thread-sensitive sync code), so an event never waits behind an HTTP request or a reconnect
-#: storm, and a storm's reads overlap their round trips instead of queueing one by one. The rights
-#: checks before live events have threads of their own: a storm of connects never delays them.
+#: Where the rights checks before live events run: not the one thread that Django's views and the
+#: sockets' connects share, so an event never waits behind an HTTP request or a reconnect storm.
 _live_checks = ThreadPoolExecutor(max_workers=2, thread_name_prefix="live-rights")
-_socket_reads = ThreadPoolExecutor(max_workers=4, thread_name_prefix="socket-reads")
 
 
-def _in_threads(executor: ThreadPoolExecutor):
-    def wrap(func):
-        if connection.vendor == "sqlite":
-            # One writer at a time there anyway, and an in-memory test database fails at once on
-            # a lock another thread holds: the shared thread, as every other database call.
-            return database_sync_to_async(func)
+def _live_check(func):
+    if connection.vendor == "sqlite":
+        # One writer at a time there anyway, and an in-memory test database fails at once on a
+        # lock another thread holds: the shared thread, as every other database call.
+        return database_sync_to_async(func)
 
-        def run(*args: Any, **kwargs: Any) -> Any:
-            try:
-                return func(*args, **kwargs)
-            finally:
-                # No connection left open in these threads between calls: one kept idle there went
-                # stale when the server ended it (a restart, an idle timeout) and failed the next.
-                connection.close()
+    def check(*args: Any, **kwargs: Any) -> bool:
+        try:
+            return func(*args, **kwargs)
+        finally:
+            # No connection left open in these threads between checks: one kept idle there went
+            # stale when the server ended it (a restart, an idle timeout) and failed the next check.
+            connection.close()
 
-        return database_sync_to_async(run, thread_sensitive=False, executor=executor)
-
-    return wrap
-
-
-_live_check = _in_threads(_live_checks)
-_socket_read = _in_threads(_socket_reads)
+    return database_sync_to_async(check, thread_sensitive=False, executor=_live_checks)
 
 
 @dataclass(frozen=True)
@@ -272,7 +262,7 @@ class TicketConsumer(JsonSocket):
             bad_since = False
         reference = self.scope["url_route"]["kwargs"]["reference"]
         self.token, self.view_as = params.get("token"), params.get("as")
-        self.access = await _socket_read(resolve_ticket_access)(
+        self.access = await database_sync_to_async(resolve_ticket_access)(
             self.scope.get("user"), reference, self.token, self.view_as
         )
         if self.access is None:
@@ -300,7 +290,7 @@ class TicketConsumer(JsonSocket):
         resync.register(self)  # replays what it missed if Redis restarts (repairs/resync.py)
 
     async def send_catch_up(self, since: int | None) -> None:
-        events, snapshot = await _socket_read(self._load)(since)
+        events, snapshot = await database_sync_to_async(self._load)(since)
         for message in events:
             await self.send_json(message)
         # The events are read after the ticket: one committed in between is already sent and
@@ -370,7 +360,7 @@ class TicketConsumer(JsonSocket):
             return
         if seq > self.last_seq + 1:
             # Something was not delivered (or is internal): the database has it, in order.
-            missing = await _socket_read(self._between)(self.last_seq, seq)
+            missing = await database_sync_to_async(self._between)(self.last_seq, seq)
             for message in missing:
                 await self.send_json(message)
         await self.send_frame(
@@ -413,7 +403,7 @@ class TicketConsumer(JsonSocket):
         async with self.sending:
             if not await self.check_rights():
                 return
-            missing = await _socket_read(self._between)(self.last_seq, 2**31)
+            missing = await database_sync_to_async(self._between)(self.last_seq, 2**31)
             for message in missing:
                 await self.send_json(message)
                 self.last_seq = max(self.last_seq, message["seq"])
