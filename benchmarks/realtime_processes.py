@@ -10,9 +10,9 @@ client received twice), memory per connection (RSS growth of both server process
 sockets open, divided by N) and how many clients reconnected after the restart.
 
 The clients follow tests/e2e/live.py's ``LiveTicket`` (static/js/live-tracking.js): on a dropped
-socket they reconnect after a jittered backoff to the next URL of the list (the other process, as
-nginx would send them) with ``?since=<last applied seq>``, and drop an event whose seq they have
-already applied.
+socket they reconnect after a jittered backoff (the first one after a server's restart anywhere
+within 5 s) to the next URL of the list (the other process, as nginx would send them) with
+``?since=<last applied seq>``, and drop an event whose seq they have already applied.
 
     make bench-realtime-processes            # N = 10,000 over 25 tickets, pubsub then core
     .venv/bin/python benchmarks/realtime_processes.py --sockets 2000 --layers pubsub
@@ -36,7 +36,6 @@ import contextlib
 import gc
 import json
 import os
-import random
 import resource
 import signal
 import subprocess
@@ -52,9 +51,9 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks import realtime_latency as single  # noqa: E402
 from benchmarks.common import Checks, own_database_url  # noqa: E402
+from tests.e2e.live import reconnect_delay  # noqa: E402 - live-tracking.js's, as the e2e clients use it
 
 single.BENCH_DB = os.environ.get("BENCH_DATABASE_URL") or own_database_url("bench_realtime_processes")
-BASE_DELAY, MAX_DELAY = 0.5, 30.0  # live-tracking.js's backoff
 #: docker-compose.yml's web command, less what only matters behind its proxy (``--ws`` adds to it:
 #: ``--ws "--ws-per-message-deflate true"`` measures uvicorn's default).
 COMPOSE_FLAGS = [
@@ -118,7 +117,9 @@ class Tracker:
     first_seq: int | None = None
     applied: list[int] = field(default_factory=list)
     received: list[int] = field(default_factory=list)
-    latencies: list[tuple[float, float]] = field(default_factory=list)  # (published_at, latency)
+    #: (published_at, latency, index of the process the socket was on)
+    latencies: list[tuple[float, float, int]] = field(default_factory=list)
+    on: int = 0  # index of the process the open socket is on
     connects: int = 0
     attempt: int = 0
     live: asyncio.Event = field(default_factory=asyncio.Event)
@@ -139,7 +140,7 @@ class Tracker:
         if kind == "event":
             self.received.append(frame["seq"])
             if "published_at" in frame:
-                self.latencies.append((frame["published_at"], now - frame["published_at"]))
+                self.latencies.append((frame["published_at"], now - frame["published_at"], self.on))
             if self.last_seq is not None and frame["seq"] <= self.last_seq:
                 return
             self.last_seq = frame["seq"]
@@ -158,25 +159,31 @@ class Tracker:
         index = self.home
         while not stop.is_set():
             url, origin = self.url(index)
+            close_code = None
             try:
                 async with gate:  # bounds the connects in flight, as a real crowd's spread would
+                    # As a browser: no proxy lookup in the environment per connect, no client
+                    # pings (the servers ping); both cost this one client process seconds of CPU
+                    # that it then stamped on the frames as latency.
                     socket = await connect(
-                        url, origin=origin, open_timeout=60, close_timeout=2, max_queue=None
-                    )
-                self.socket = socket
+                        url, origin=origin, open_timeout=60, close_timeout=2, max_queue=None,
+                        proxy=None, ping_interval=None,
+                    )  # fmt: skip
+                self.socket, self.on = socket, index % len(self.ports)
                 self.connects += 1
                 async with socket:
                     async for raw in socket:
                         self.receive(json.loads(raw), time.time())
+                close_code = socket.close_code
             except (TimeoutError, OSError, WebSocketException):
                 pass
             if stop.is_set():
                 return
             index += 1  # the next URL: the other process, as the proxy would route it
-            ceiling = min(MAX_DELAY, BASE_DELAY * 2**self.attempt)
+            delay = reconnect_delay(self.attempt, close_code)
             self.attempt += 1
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), ceiling / 2 + random.random() * ceiling / 2)  # noqa: S311
+                await asyncio.wait_for(stop.wait(), delay)
 
 
 def post_transition(port: int, api_token: str, reference: str, target: str) -> int:
@@ -294,20 +301,32 @@ async def drive(args, layer, tickets, api_token, ports, servers, ws_flags) -> di
     await asyncio.gather(*tasks, return_exceptions=True)
 
     gc.unfreeze()
-    latencies = sorted(lat for t in trackers for _, lat in t.latencies)
+    latencies = sorted(lat for t in trackers for _, lat, _ in t.latencies)
     # Per event (one published_at each): a slow tail is one slow event for all its sockets, or
     # some sockets late for every event; the slowest events tell which.
     by_event: dict[float, list[float]] = {}
+    by_process: dict[tuple[float, int], list[float]] = {}  # which process was late
     for t in trackers:
-        for at, lat in t.latencies:
+        for at, lat, on in t.latencies:
             by_event.setdefault(at, []).append(lat)
+            by_process.setdefault((at, on), []).append(lat)
+
+    def medians(at: float) -> str:
+        return "/".join(
+            f"{single.percentile(sorted(by_process.get((at, on), [0.0])), 50):.0f}"
+            for on in range(len(ports))
+        )
+
     slowest = sorted(
-        ((at - fire_wall, single.percentile(sorted(v), 50), max(v) * 1000) for at, v in by_event.items()),
+        (
+            (at - fire_wall, single.percentile(sorted(v), 50), max(v) * 1000, medians(at))
+            for at, v in by_event.items()
+        ),
         key=lambda row: -row[2],
     )[:5]
     late_events = sum(1 for v in by_event.values() if max(v) > 0.15)
     # Before the restart: both processes serving, no reconnect storm (the steady state).
-    steady = sorted(lat for t in trackers for at, lat in t.latencies if at < restart_began)
+    steady = sorted(lat for t in trackers for at, lat, _ in t.latencies if at < restart_began)
     counted = [t for t in trackers if t.first_seq is not None]
     expected = sum(len([s for s in truth[t.reference] if s > t.first_seq]) for t in counted)
     lost = sum(len(missing(t, truth)) for t in counted)
@@ -395,8 +414,9 @@ def report(args, results: list[dict]) -> None:
         print(
             f"  {r['layer']}: {r['late_events'][0]} of {r['late_events'][1]} events reached a socket "
             "after 150 ms; "
-            "slowest events (seconds after the first update: median / slowest socket, ms): "
-            + ", ".join(f"{at:.1f} s: {p50:.0f} / {top:.0f}" for at, p50, top in r["slowest"])
+            "slowest events (seconds after the first update: median / slowest socket, ms; "
+            "medians on process 1/2): "
+            + ", ".join(f"{at:.1f} s: {p50:.0f} / {top:.0f} ({each})" for at, p50, top, each in r["slowest"])
         )
     goal = next((r for r in results if r["layer"] == "pubsub"), None)
     if goal:

@@ -7,15 +7,16 @@ from django.core.asgi import get_asgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "revivatech.settings")
 django_asgi_app = get_asgi_application()
 
-from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+from channels.sessions import SessionMiddlewareStack  # noqa: E402
 
 from analytics.asgi import with_event_ingestion  # noqa: E402
 from revivatech import gc_tuning  # noqa: E402
 from revivatech.observability.sockets import SocketObservabilityMiddleware  # noqa: E402
 from revivatech.routing import websocket_urlpatterns  # noqa: E402
 from revivatech.security.asgi import BodySizeLimit  # noqa: E402
+from revivatech.sockets import SessionAuthMiddleware  # noqa: E402
 
 
 def build_application(http_app=None) -> ProtocolTypeRouter:
@@ -25,7 +26,9 @@ def build_application(http_app=None) -> ProtocolTypeRouter:
         {
             "http": BodySizeLimit(with_event_ingestion(http_app or django_asgi_app)),
             "websocket": AllowedHostsOriginValidator(
-                AuthMiddlewareStack(SocketObservabilityMiddleware(URLRouter(websocket_urlpatterns)))
+                SessionMiddlewareStack(
+                    SessionAuthMiddleware(SocketObservabilityMiddleware(URLRouter(websocket_urlpatterns)))
+                )
             ),
         }
     )

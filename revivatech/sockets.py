@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from channels.auth import AuthMiddleware
 from channels.generic.websocket import AsyncWebsocketConsumer
 
 from revivatech import jsonsafe
@@ -15,6 +16,20 @@ from revivatech import jsonsafe
 FORBIDDEN = 4403
 #: The largest client frame read; clients only send small commands (ping, resume, filters).
 MAX_CLIENT_FRAME = 4096
+
+
+class SessionAuthMiddleware(AuthMiddleware):
+    """Channels' ``AuthMiddleware``, without its trip through the database thread for a socket
+    that brings no login session (a tracking link, an anonymous page): most sockets, and in a
+    restart's reconnect storm every such trip queued behind the others and the views."""
+
+    async def resolve_scope(self, scope):
+        if scope["session"].session_key is None:
+            from django.contrib.auth.models import AnonymousUser
+
+            scope["user"]._wrapped = AnonymousUser()
+            return
+        await super().resolve_scope(scope)
 
 
 def encode(content: dict[str, Any]) -> str:

@@ -6,10 +6,20 @@
 const BASE_DELAY_MS = 500;
 const MAX_DELAY_MS = 30000;
 const PING_EVERY_MS = 25000;
+// A server process restarting (1012) or going away (1001) closes all its sockets at once: their
+// first reconnect is spread over this long, so the crowd does not land on the processes still up
+// within the same second and delay every live event there (docs/realtime.md).
+const RESTART_SPREAD_MS = 5000;
+const RESTART_CODES = new Set([1001, 1012]);
 
 export function backoffDelay(attempt, random = Math.random) {
   const ceiling = Math.min(MAX_DELAY_MS, BASE_DELAY_MS * 2 ** attempt);
   return Math.round(ceiling / 2 + random() * (ceiling / 2)); // "equal jitter"
+}
+
+export function reconnectDelay(attempt, closeCode, random = Math.random) {
+  if (attempt === 0 && RESTART_CODES.has(closeCode)) return Math.round(random() * RESTART_SPREAD_MS);
+  return backoffDelay(attempt, random);
 }
 
 function socketUrl(reference, params) {
@@ -56,16 +66,16 @@ export class LiveTicket {
         this.setState("refused");
         return;
       }
-      this.scheduleReconnect();
+      this.scheduleReconnect(event.code);
     });
     socket.addEventListener("open", () => {
       this.pinger = setInterval(() => socket.send('{"type":"ping"}'), PING_EVERY_MS);
     });
   }
 
-  scheduleReconnect() {
+  scheduleReconnect(closeCode) {
     this.setState(navigator.onLine === false ? "offline" : "reconnecting");
-    const delay = backoffDelay(this.attempt);
+    const delay = reconnectDelay(this.attempt, closeCode);
     this.attempt += 1;
     this.retryTimer = setTimeout(() => this.connect(), delay);
   }

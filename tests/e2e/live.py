@@ -3,8 +3,9 @@ restart test (tests/e2e/test_rolling_restart.py).
 
 :class:`LiveTicket` follows static/js/live-tracking.js step by step: connect, apply each event whose
 ``seq`` is newer than the last applied one, take ``last_seq`` from the snapshot, and on a dropped
-socket reconnect after ``backoffDelay(attempt)`` (equal jitter, 0.5 s doubling to 30 s; the attempt
-count reset by a snapshot) asking for ``?since=<last applied seq>``.
+socket reconnect after ``reconnectDelay(attempt, code)`` (equal jitter, 0.5 s doubling to 30 s; the
+attempt count reset by a snapshot; the first reconnect after a server's restart, close code 1012 or
+1001, anywhere within 5 s) asking for ``?since=<last applied seq>``.
 """
 
 from __future__ import annotations
@@ -31,10 +32,21 @@ async def pause(stop: asyncio.Event, seconds: float) -> None:
         await asyncio.wait_for(stop.wait(), seconds)
 
 
+RESTART_SPREAD = 5.0
+RESTART_CODES = {1001, 1012}
+
+
 def backoff_delay(attempt: int, rand=random.random) -> float:
     """live-tracking.js's ``backoffDelay``, in seconds."""
     ceiling = min(MAX_DELAY, BASE_DELAY * 2**attempt)
     return ceiling / 2 + rand() * (ceiling / 2)
+
+
+def reconnect_delay(attempt: int, close_code: int | None, rand=random.random) -> float:
+    """live-tracking.js's ``reconnectDelay``, in seconds: a server's restart spreads the first reconnect."""
+    if attempt == 0 and close_code in RESTART_CODES:
+        return rand() * RESTART_SPREAD
+    return backoff_delay(attempt, rand)
 
 
 @dataclass
@@ -76,19 +88,21 @@ class LiveTicket:
 
     async def run(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
+            close_code = None
             try:
                 async with websockets.connect(self.url(), origin=self.origin, open_timeout=20) as socket:
                     self.socket = socket
                     self.connects += 1
                     async for raw in socket:
                         self.receive(json.loads(raw))
-                    self.close_codes[socket.close_code] += 1
+                    close_code = socket.close_code
+                    self.close_codes[close_code] += 1
             except (TimeoutError, OSError, websockets.exceptions.WebSocketException) as error:
                 self.close_codes[type(error).__name__] += 1
             if stop.is_set():
                 return
             self.drops += 1
-            delay = backoff_delay(self.attempt)
+            delay = reconnect_delay(self.attempt, close_code)
             self.attempt += 1
             await pause(stop, delay)
 

@@ -113,3 +113,24 @@ async def test_an_empty_room_leaves_the_group_after_a_while_and_a_new_one_opens(
     await asyncio.sleep(0.05)
     assert first.got == [] and again.got == []
     rooms.leave(layer, group, later)
+
+
+async def test_a_socket_without_a_login_session_is_anonymous_without_a_database_trip(monkeypatch):
+    """revivatech.sockets.SessionAuthMiddleware: no session cookie, no hop to the database thread."""
+    from channels import auth
+    from channels.sessions import SessionMiddlewareStack
+
+    from revivatech.sockets import SessionAuthMiddleware
+
+    def no_trip(scope):
+        raise AssertionError("get_user was called for a socket without a session")
+
+    monkeypatch.setattr(auth, "get_user", no_trip)
+    seen = {}
+
+    async def inner(scope, receive, send):
+        seen["user"] = scope["user"]
+
+    app = SessionMiddlewareStack(SessionAuthMiddleware(inner))
+    await app({"type": "websocket", "path": "/ws/x/", "headers": []}, None, None)
+    assert seen["user"].is_anonymous
