@@ -160,3 +160,32 @@ def test_a_live_status_change_renders_the_page_as_a_reload_would(
         page.wait_for_selector("#live-indicator[data-state=live]", timeout=5000)
         assert live == page.evaluate(STATUS_BLOCK_JS)
     assert live["sentence"] and live["sentence"] != booked_sentence
+
+
+def test_after_a_server_restart_the_first_reconnect_is_spread_over_five_seconds(
+    live_asgi_url, assigned_ticket, browser
+):
+    """live-tracking.js's reconnectDelay, as the page runs it: a process restarting (1012) or going
+    away (1001) spreads its sockets' first reconnect over 0-5 s; any other drop backs off as before."""
+    _, ticket = assigned_ticket
+    page = browser.new_context().new_page()
+    page.goto(f"{live_asgi_url}/track/{ticket.tracking_token}/")
+    delays = page.evaluate(
+        """async () => {
+          const src = document.querySelector("script[src*='live-tracking']").src;
+          const { reconnectDelay } = await import(src);
+          const at = (r) => () => r;
+          return {
+            restartLow: reconnectDelay(0, 1012, at(0)), restartHigh: reconnectDelay(0, 1012, at(0.999)),
+            goingAway: reconnectDelay(0, 1001, at(0.5)), dropped: reconnectDelay(0, 1006, at(0)),
+            restartAgain: reconnectDelay(1, 1012, at(0)),
+          };
+        }"""
+    )
+    assert delays == {
+        "restartLow": 0,
+        "restartHigh": 4995,
+        "goingAway": 2500,
+        "dropped": 250,  # equal jitter: half of 500 ms at least
+        "restartAgain": 500,  # after the spread, the usual backoff
+    }
