@@ -45,7 +45,9 @@ class Room:
         self.deliveries: set[asyncio.Task] = set()  # tasks are only weakly held by the loop
 
     async def _open(self) -> None:
-        self.channel = await self.layer.new_channel("room.")
+        # The default prefix: the core Redis layer reads a process's channels of one prefix with one
+        # blocking read at a time, so a channel of its own prefix waited behind every socket's read.
+        self.channel = await self.layer.new_channel()
         await self.layer.group_add(self.group, self.channel)
         self.reader = asyncio.create_task(self._read(), name=f"room {self.group}")
 
@@ -54,6 +56,8 @@ class Room:
         while True:
             try:
                 message = await self.layer.receive(self.channel)
+            except TimeoutError:  # the core layer's blocking read timed out: read again
+                continue
             except Exception:  # e.g. Redis restarting: the layer reconnects; keep listening
                 logger.warning("room %s: could not receive", self.group, exc_info=True)
                 await asyncio.sleep(1.0)

@@ -134,3 +134,28 @@ async def test_a_socket_without_a_login_session_is_anonymous_without_a_database_
     app = SessionMiddlewareStack(SessionAuthMiddleware(inner))
     await app({"type": "websocket", "path": "/ws/x/", "headers": []}, None, None)
     assert seen["user"].is_anonymous
+
+
+@pytest.mark.redis
+async def test_rooms_hear_the_core_redis_layer_beside_waiting_sockets(group, settings):
+    """CHANNEL_LAYER=core: the room's channel must share the process's one receive loop with the
+    sockets' own channels (a channel of another prefix starved behind a socket's blocking read)."""
+    if not settings.REDIS_URL:
+        pytest.skip("needs REDIS_URL")
+    from channels_redis.core import RedisChannelLayer
+
+    layer = RedisChannelLayer(hosts=[settings.REDIS_URL])
+    socket_channel = await layer.new_channel()
+    socket_waits = asyncio.create_task(layer.receive(socket_channel))  # as every open socket does
+    member = Recorder("member")
+    try:
+        await rooms.join(layer, group, member)
+        await asyncio.sleep(0.2)  # the socket's blocking read is under way
+        await layer.group_send(group, {"type": "ticket.event", "n": 1})
+        await _until(lambda: member.got == [1], timeout=1.0)  # not after the socket's read times out
+    finally:
+        rooms.leave(layer, group, member)
+        socket_waits.cancel()
+        await asyncio.gather(socket_waits, return_exceptions=True)
+        await rooms._loop_rooms()[(layer, group)].close()
+        await layer.flush()
