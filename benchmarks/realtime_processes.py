@@ -222,6 +222,8 @@ async def drive(args, layer, tickets, api_token, ports, servers, ws_flags) -> di
     gate = asyncio.Semaphore(200)
     started = time.monotonic()
     tasks = [asyncio.create_task(t.run(stop, gate)) for t in trackers]
+    lags: list[tuple[float, float]] = []  # (wall clock, how late this client's loop woke up)
+    lag_task = asyncio.create_task(watch_loop_lag(stop, lags))
     connect_deadline = time.monotonic() + args.connect_timeout
     while time.monotonic() < connect_deadline and not all(t.live.is_set() for t in trackers):
         await asyncio.sleep(0.2)
@@ -293,6 +295,7 @@ async def drive(args, layer, tickets, api_token, ports, servers, ws_flags) -> di
         flush=True,
     )
     stop.set()
+    await lag_task
     closing = [t.socket.close() for t in trackers if t.socket is not None]
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(asyncio.gather(*closing, return_exceptions=True), 15)
@@ -311,6 +314,11 @@ async def drive(args, layer, tickets, api_token, ports, servers, ws_flags) -> di
             by_event.setdefault(at, []).append(lat)
             by_process.setdefault((at, on), []).append(lat)
 
+    def client_lag(at: float, within: float) -> float:
+        """The longest this client's own loop was late while the event's frames were arriving, ms:
+        frames read then were stamped that much late by the client, not by the servers."""
+        return max((lag for when, lag in lags if at <= when <= at + within + 0.05), default=0.0) * 1000
+
     def medians(at: float) -> str:
         return "/".join(
             f"{single.percentile(sorted(by_process.get((at, on), [0.0])), 50):.0f}"
@@ -319,7 +327,13 @@ async def drive(args, layer, tickets, api_token, ports, servers, ws_flags) -> di
 
     slowest = sorted(
         (
-            (at - fire_wall, single.percentile(sorted(v), 50), max(v) * 1000, medians(at))
+            (
+                at - fire_wall,
+                single.percentile(sorted(v), 50),
+                max(v) * 1000,
+                medians(at),
+                client_lag(at, max(v)),
+            )
             for at, v in by_event.items()
         ),
         key=lambda row: -row[2],
@@ -352,6 +366,17 @@ async def drive(args, layer, tickets, api_token, ports, servers, ws_flags) -> di
         "slowest": slowest,
         "late_events": (late_events, len(by_event)),
     }
+
+
+async def watch_loop_lag(stop: asyncio.Event, lags: list[tuple[float, float]], every: float = 0.01) -> None:
+    """How late this client's event loop wakes from a short sleep: when it is busy (thousands of
+    sockets closing or reconnecting at once), every frame it reads meanwhile is stamped late."""
+    while not stop.is_set():
+        before = time.monotonic()
+        await asyncio.sleep(every)
+        late = time.monotonic() - before - every
+        if late > 0.005:
+            lags.append((time.time(), late))
 
 
 def cpu_seconds(pid: int) -> float:
@@ -416,16 +441,31 @@ def report(args, results: list[dict]) -> None:
             "after 150 ms; "
             "slowest events (seconds after the first update: median / slowest socket, ms; "
             "medians on process 1/2): "
-            + ", ".join(f"{at:.1f} s: {p50:.0f} / {top:.0f} ({each})" for at, p50, top, each in r["slowest"])
+            + ", ".join(
+                f"{at:.1f} s: {p50:.0f} / {top:.0f} ({each}; client loop late {lag:.0f})"
+                for at, p50, top, each, lag in r["slowest"]
+            )
         )
     goal = next((r for r in results if r["layer"] == "pubsub"), None)
     if goal:
-        met = goal["p99"] < 150 and goal["lost"] == 0 and goal["kb_per_conn"] <= 60
-        print(
-            f"\nGoal at N = {goal['n']} on pubsub (p99 < 150 ms, 0 lost, <= 60 KB/conn): "
-            f"{'met' if met else 'NOT met'} (p99 {goal['p99']:.1f} ms, {goal['lost']} lost, "
-            f"{goal['kb_per_conn']:.1f} KB/conn)"
-        )
+        # Issue #18's terms: p99 < 150 ms for 10,000 sockets over two processes; a restart mid-run
+        # loses nothing. While both serve = the whole run without a restart, or before it.
+        serving = goal["steady_p99"] if args.restart else goal["p99"]
+        checks = [
+            (serving < 150, f"p99 < 150 ms while both processes serve: {serving:.1f} ms"),
+            (goal["lost"] == 0 and goal["duplicates"] == 0, f"{goal['lost']} lost, {goal['duplicates']} "
+             f"duplicated{', restart included' if args.restart else ''}"),
+            (goal["kb_per_conn"] <= 60, f"<= 60 KB per socket: {goal['kb_per_conn']:.1f}"),
+        ]  # fmt: skip
+        met = all(ok for ok, _ in checks)
+        print(f"\nGoal at N = {goal['n']} on pubsub: {'met' if met else 'NOT met'}")
+        for ok, text in checks:
+            print(f"  {'met' if ok else 'NOT met'}: {text}")
+        if args.restart:
+            print(
+                f"  with the restart's first seconds included, p99 {goal['p99']:.1f} ms "
+                f"({goal['late_events'][0]} of {goal['late_events'][1]} events reached a socket after 150 ms)"
+            )
 
 
 def raise_open_files() -> None:
