@@ -27,6 +27,8 @@ logger = logging.getLogger(__name__)
 
 #: Seconds an empty room keeps its subscription before leaving the group.
 IDLE_SECONDS = 30.0
+#: Seconds between a room's renewals of its group membership (the layers expire it after a day).
+RENEW_SECONDS = 3600.0
 
 
 class Member(Protocol):
@@ -41,6 +43,7 @@ class Room:
         self.channel: str | None = None
         self.opening: asyncio.Future | None = None
         self.reader: asyncio.Task | None = None
+        self.renewer: asyncio.Task | None = None
         self.idle: asyncio.TimerHandle | None = None
         self.deliveries: set[asyncio.Task] = set()  # tasks are only weakly held by the loop
 
@@ -50,6 +53,17 @@ class Room:
         self.channel = await self.layer.new_channel()
         await self.layer.group_add(self.group, self.channel)
         self.reader = asyncio.create_task(self._read(), name=f"room {self.group}")
+        self.renewer = asyncio.create_task(self._renew(), name=f"room {self.group} renewal")
+
+    async def _renew(self) -> None:
+        # Redis and in-memory layers forget a group member after ``group_expiry`` (a day): a room
+        # can outlive that (a ticket followed around the clock), so it joins again every hour.
+        while True:
+            await asyncio.sleep(RENEW_SECONDS)
+            try:
+                await self.layer.group_add(self.group, self.channel)
+            except Exception:
+                logger.warning("room %s: could not renew its membership", self.group, exc_info=True)
 
     async def _read(self) -> None:
         loop = asyncio.get_running_loop()
@@ -78,8 +92,9 @@ class Room:
             # else: the socket closed while it was being sent to; nothing to tell
 
     async def close(self) -> None:
-        if self.reader is not None:
-            self.reader.cancel()
+        for task in (self.reader, self.renewer):
+            if task is not None:
+                task.cancel()
         for task in list(self.deliveries):
             task.cancel()
         if self.channel is not None:

@@ -159,3 +159,18 @@ async def test_rooms_hear_the_core_redis_layer_beside_waiting_sockets(group, set
         await asyncio.gather(socket_waits, return_exceptions=True)
         await rooms._loop_rooms()[(layer, group)].close()
         await layer.flush()
+
+
+async def test_a_room_renews_its_membership_before_the_layer_forgets_it(group, monkeypatch):
+    """The layers drop a group member after group_expiry (a day); a room may live longer."""
+    monkeypatch.setattr(rooms, "RENEW_SECONDS", 0.05)
+    layer = get_channel_layer()
+    member = Recorder("member")
+    await rooms.join(layer, group, member)
+    room = rooms._loop_rooms()[(layer, group)]
+    await layer.group_discard(group, room.channel)  # as the layer's expiry would
+    await asyncio.sleep(0.2)  # a renewal or more
+    await layer.group_send(group, {"type": "ticket.event", "n": 1})
+    await _until(lambda: member.got == [1])
+    rooms.leave(layer, group, member)
+    await room.close()
